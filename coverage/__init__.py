@@ -1,0 +1,1 @@
+"""Radio coverage: propagation models, link budgets, building-aware line of sight, rasters."""

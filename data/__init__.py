@@ -1,0 +1,1 @@
+"""The city model: boundary, streets, buildings, neighbourhoods, population and demand."""

@@ -1,0 +1,1 @@
+"""Running and watching the hotspots: gateway enforcement, legal log, SNMP monitor, health."""

@@ -1,0 +1,1 @@
+"""Maps: reusable folium layers served with local assets, plan and health maps."""

@@ -1,0 +1,1 @@
+"""Planning: candidate sites, access-point placement and fibre backhaul."""

@@ -1,0 +1,1 @@
+"""The captive portal (Flask): one click, no ID, RFC 8908 API."""

@@ -1,0 +1,5 @@
+"""Allow ``python -m villenum``."""
+
+from villenum.cli import main
+
+raise SystemExit(main())
