@@ -24,7 +24,8 @@ COMMAND_MODULES = (
     "villenum.data.cli",  # city
     "villenum.coverage.cli",  # coverage
     "villenum.planning.cli",  # plan
-    "villenum.hotspots.cli",  # gateway, monitor
+    "villenum.hotspots.gateway_cli",  # gateway
+    "villenum.hotspots.cli",  # monitor
     "villenum.portal.cli",  # portal
     "villenum.maps.cli",  # maps
     "villenum.demo",  # demo
