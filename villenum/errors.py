@@ -44,3 +44,7 @@ class MonitorError(VillenumError):
 
 class ValidityWarning(UserWarning):
     """A propagation model is used outside its published validity range (``strict=False``)."""
+
+
+class MapError(VillenumError):
+    """A map cannot be drawn or written as asked (layer data, CRS, output path)."""
