@@ -31,7 +31,8 @@ unless it sets its own) and one ``[[hotspot]]`` table per access point::
     user = "villenum"
     auth_protocol = "SHA"           # SHA (HMAC-SHA-96), SHA-224, SHA-256, SHA-384, SHA-512
     auth_key = "a long auth secret" # at least 8 characters (RFC 3414)
-    priv_protocol = "AES"           # AES (AES-128-CFB), AES-192, AES-256; omit for authNoPriv
+    priv_protocol = "AES"           # AES (AES-128-CFB), AES-192, AES-256 (Net-SNMP key extension)
+                                    #   or AES-192-C, AES-256-C (Cisco); omit for authNoPriv
     priv_key = "a long priv secret"
     context = ""                    # optional SNMPv3 context name
     vendor_profile = "unifi"        # generic, openwrt, unifi, mikrotik or cisco (default generic)
@@ -59,7 +60,7 @@ from villenum.errors import ConfigError, InventoryError
 VENDOR_PROFILES = ("generic", "openwrt", "unifi", "mikrotik", "cisco")
 SNMP_VERSIONS = ("2c", "3")
 AUTH_PROTOCOLS = ("SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512")
-PRIV_PROTOCOLS = ("AES", "AES-192", "AES-256")
+PRIV_PROTOCOLS = ("AES", "AES-192", "AES-256", "AES-192-C", "AES-256-C")
 DEFAULT_MAX_CLIENTS = 50
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

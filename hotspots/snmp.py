@@ -1,0 +1,575 @@
+"""Polling access points over SNMP (pysnmp 7, asyncio): one sample per hotspot and cycle.
+
+Each poll sends GETBULK requests whose non-repeaters fetch the scalars (``sysUpTime``, UCD CPU
+and memory, ``sysDescr``/``sysObjectID`` on discovery) and whose repeaters walk, side by side,
+the IF-MIB ``ifTable``/``ifXTable`` columns, ``hrProcessorLoad`` and the vendor profile's
+wireless columns (:mod:`villenum.hotspots.profiles`). OIDs are numeric and requests are built
+with pysnmp's command generators directly, bypassing MIB resolution, which dominates the cost
+of pysnmp's high-level API. One ``SnmpEngine`` serves each event loop; a semaphore keeps at
+most ``concurrency`` devices in flight (more overflows the client's UDP socket) and every
+device has a deadline.
+
+A failed poll carries a reason code: ``timeout`` (no SNMP answer), ``host-down`` (no answer to
+ICMP echo either), ``snmp-down`` (the host answers ICMP echo but not SNMP), ``auth-failed``
+(SNMPv3 credentials rejected), ``snmp-error`` (the agent returned an error status),
+``bad-response`` (undecodable or inconsistent answer), ``resolve-failed`` (host name unknown),
+``deadline`` (the device took longer than its deadline) and ``not-deployed`` (no address).
+
+References
+----------
+RFC 3416 (SNMPv2 protocol operations, GetBulkRequest), RFC 3418 (SNMPv2-MIB), RFC 2863
+(IF-MIB, 64-bit counters and ``ifCounterDiscontinuityTime``), RFC 3414 (USM), RFC 3826 (AES).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+import time
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from villenum.hotspots.inventory import Hotspot
+from villenum.hotspots.profiles import PROFILES, Column
+
+SYS_DESCR = "1.3.6.1.2.1.1.1"
+SYS_OBJECT_ID = "1.3.6.1.2.1.1.2"
+SYS_UPTIME = "1.3.6.1.2.1.1.3"
+# UCD-SNMP-MIB (Net-SNMP, OpenWrt): ssCpuIdle and memory in kB
+UCD_CPU_IDLE = "1.3.6.1.4.1.2021.11.11"
+UCD_MEM_TOTAL = "1.3.6.1.4.1.2021.4.5"
+UCD_MEM_AVAIL = "1.3.6.1.4.1.2021.4.6"
+UCD_MEM_BUFFER = "1.3.6.1.4.1.2021.4.14"
+UCD_MEM_CACHED = "1.3.6.1.4.1.2021.4.15"
+HR_PROCESSOR_LOAD = "1.3.6.1.2.1.25.3.3.1.2"
+
+_IF = "1.3.6.1.2.1.2.2.1"
+_IFX = "1.3.6.1.2.1.31.1.1.1"
+IF_COLUMNS: dict[str, str] = {
+    "descr": f"{_IF}.2",
+    "type": f"{_IF}.3",
+    "oper": f"{_IF}.8",
+    "in_octets": f"{_IF}.10",
+    "in_ucast": f"{_IF}.11",
+    "in_discards": f"{_IF}.13",
+    "in_errors": f"{_IF}.14",
+    "out_octets": f"{_IF}.16",
+    "out_ucast": f"{_IF}.17",
+    "out_discards": f"{_IF}.19",
+    "out_errors": f"{_IF}.20",
+    "name": f"{_IFX}.1",
+    "hc_in_octets": f"{_IFX}.6",
+    "hc_out_octets": f"{_IFX}.10",
+    "high_speed": f"{_IFX}.15",
+    "discontinuity": f"{_IFX}.19",
+}
+_SOFTWARE_LOOPBACK = 24  # IANAifType softwareLoopback
+_MAX_REQUESTS = 8  # bulk continuations per poll; bounds the work a huge or looping table costs
+
+REASONS = (
+    "ok", "timeout", "host-down", "snmp-down", "auth-failed", "snmp-error", "bad-response",
+    "resolve-failed", "deadline", "not-deployed",
+)  # fmt: skip
+
+
+@dataclass
+class Interface:
+    """Counters of one interface (the uplink) in one sample.
+
+    ``counter_bits`` is 64 when the ifXTable high-capacity octet counters were read, 32 when
+    only ``ifInOctets``/``ifOutOctets`` were available.
+    """
+
+    index: int
+    name: str
+    oper_up: bool
+    in_octets: int | None = None
+    out_octets: int | None = None
+    counter_bits: int = 32
+    in_packets: int | None = None
+    out_packets: int | None = None
+    in_errors: int | None = None
+    out_errors: int | None = None
+    in_discards: int | None = None
+    out_discards: int | None = None
+    speed_mbps: int | None = None
+    discontinuity_cs: int | None = None
+
+
+@dataclass
+class Sample:
+    """What one poll of one hotspot returned (``ok`` False: ``reason`` says why)."""
+
+    hotspot_id: str
+    time_s: float
+    ok: bool
+    reason: str = "ok"
+    detail: str = ""
+    uptime_cs: int | None = None
+    sys_descr: str | None = None
+    sys_object_id: str | None = None
+    uplink: Interface | None = None
+    interfaces_up: int | None = None
+    cpu_pct: float | None = None
+    mem_pct: float | None = None
+    clients: float | None = None
+    channel_util_pct: float | None = None
+    noise_dbm: float | None = None
+    rtt_ms: float | None = None
+    poll_s: float = 0.0
+    varbinds: int = 0
+    requests: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable form (see :meth:`from_dict`)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Sample:
+        """Rebuild a sample stored with :meth:`to_dict` (unknown keys are ignored)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if isinstance(values.get("uplink"), dict):
+            values["uplink"] = Interface(**values["uplink"])
+        return cls(**values)
+
+
+@dataclass
+class PollerOptions:
+    """Timing and concurrency of a poll cycle.
+
+    ``timeout_s`` and ``retries`` apply to each SNMP request; ``deadline_s`` bounds a whole
+    device (discovery, bulk continuations, retries); ``concurrency`` bounds the devices in
+    flight; ``max_repetitions`` is the first GETBULK's row count (later polls of the same
+    device ask for as many rows as its tables had, plus one).
+    """
+
+    timeout_s: float = 1.0
+    retries: int = 1
+    deadline_s: float = 6.0
+    concurrency: int = 50
+    max_repetitions: int = 8
+    probe: bool = True
+
+
+@dataclass
+class _DeviceCache:
+    target: Any = None
+    auth: Any = None
+    rows: int = 0
+    discovered: bool = False
+    sys_descr: str | None = None
+    sys_object_id: str | None = None
+
+
+@dataclass
+class _Walk:
+    """Accumulated GETBULK results: scalars by OID prefix, columns by OID -> {suffix: value}."""
+
+    scalars: dict[str, Any] = field(default_factory=dict)
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    varbinds: int = 0
+    requests: int = 0
+
+
+class _Failure(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+# Per event loop: engines with the SNMPv3 credentials registered in each (user -> keys).
+_ENGINES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[tuple[Any, dict[str, Any]]]]
+_ENGINES = weakref.WeakKeyDictionary()
+
+
+def engine_for_loop(hotspot: Hotspot | None = None) -> Any:
+    """The ``SnmpEngine`` of the running event loop that can carry ``hotspot``'s credentials.
+
+    One engine serves a loop, except that pysnmp's USM table holds one set of keys per user
+    name: hotspots sharing a v3 user name with different keys get a second engine, and so on.
+    """
+    from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
+
+    engines = _ENGINES.setdefault(asyncio.get_running_loop(), [])
+    user = hotspot.user if hotspot is not None and hotspot.snmp_version == "3" else None
+    keys = (
+        (hotspot.auth_protocol, hotspot.auth_key, hotspot.priv_protocol, hotspot.priv_key)
+        if hotspot is not None
+        else None
+    )
+    for engine, users in engines:
+        if user is None or users.setdefault(user, keys) == keys:
+            return engine
+    engine = SnmpEngine()
+    engines.append((engine, {user: keys} if user else {}))
+    return engine
+
+
+class SnmpPoller:
+    """Polls hotspots; keeps per-device discovery results between cycles.
+
+    Parameters
+    ----------
+    options
+        Timing and concurrency (defaults: 1 s timeout, 1 retry, 6 s deadline, 50 in flight).
+    """
+
+    def __init__(self, options: PollerOptions | None = None) -> None:
+        self.options = options or PollerOptions()
+        self._devices: dict[str, _DeviceCache] = {}
+
+    async def poll_many(self, hotspots: Sequence[Hotspot]) -> list[Sample]:
+        """Poll every hotspot (bounded concurrency); samples come back in input order."""
+        semaphore = asyncio.Semaphore(max(1, self.options.concurrency))
+
+        async def bounded(hotspot: Hotspot) -> Sample:
+            async with semaphore:
+                return await self.poll(hotspot)
+
+        samples = list(await asyncio.gather(*(bounded(h) for h in hotspots)))
+        if self.options.probe:
+            await _add_probe_results(hotspots, samples, self.options.timeout_s)
+        return samples
+
+    async def poll(self, hotspot: Hotspot) -> Sample:
+        """Poll one hotspot; never raises for a device problem (see ``Sample.reason``)."""
+        started = time.monotonic()
+        now = time.time()
+        if hotspot.address is None:
+            return Sample(hotspot.id, now, False, "not-deployed", "no management address")
+        try:
+            sample = await asyncio.wait_for(self._poll(hotspot), self.options.deadline_s)
+        except TimeoutError:
+            sample = Sample(
+                hotspot.id, now, False, "deadline", f"no complete answer within {self.options.deadline_s:g} s"
+            )
+        except _Failure as exc:
+            sample = Sample(hotspot.id, now, False, exc.reason, exc.detail)
+        except Exception as exc:  # noqa: BLE001 - a hostile agent must never stop the cycle
+            sample = Sample(hotspot.id, now, False, "bad-response", f"{type(exc).__name__}: {exc}")
+        sample.poll_s = time.monotonic() - started
+        return sample
+
+    async def _poll(self, hotspot: Hotspot) -> Sample:
+        engine = engine_for_loop(hotspot)
+        cache = self._devices.setdefault(hotspot.id, _DeviceCache())
+        if cache.target is None:
+            cache.target, cache.auth = await _target_and_auth(hotspot, self.options)
+        from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD
+
+        addr_name, _ = LCD.configure(engine, cache.auth, cache.target, hotspot.context.encode())
+        profile = PROFILES[hotspot.vendor_profile]
+        scalars = [SYS_UPTIME, UCD_CPU_IDLE, UCD_MEM_TOTAL, UCD_MEM_AVAIL, UCD_MEM_BUFFER,
+                   UCD_MEM_CACHED]  # fmt: skip
+        if not cache.discovered:
+            scalars += [SYS_DESCR, SYS_OBJECT_ID]
+        columns = [*IF_COLUMNS.values(), HR_PROCESSOR_LOAD]
+        columns += sorted({c.oid for c in profile.wireless.values()} - set(columns))
+        reps = cache.rows + 1 if cache.rows else self.options.max_repetitions
+        walk = await _bulk_walk(engine, addr_name, hotspot, scalars, columns, reps)
+        cache.rows = max((len(v) for v in walk.columns.values()), default=0)
+        if SYS_DESCR in walk.scalars:
+            cache.discovered = True
+            cache.sys_descr = _text(walk.scalars.get(SYS_DESCR))
+            cache.sys_object_id = _oid_text(walk.scalars.get(SYS_OBJECT_ID))
+        sample = _build_sample(hotspot, walk, profile.wireless)
+        sample.sys_descr, sample.sys_object_id = cache.sys_descr, cache.sys_object_id
+        return sample
+
+
+def poll_hotspots(
+    hotspots: Sequence[Hotspot], options: PollerOptions | None = None
+) -> list[Sample]:
+    """Poll hotspots once from synchronous code (runs its own event loop).
+
+    Parameters
+    ----------
+    hotspots
+        Inventory entries; those without an address give a ``not-deployed`` sample.
+    options
+        Timing and concurrency.
+
+    Returns
+    -------
+    list of Sample
+        One per hotspot, in input order.
+    """
+    poller = SnmpPoller(options)
+    return asyncio.run(poller.poll_many(hotspots))
+
+
+async def _target_and_auth(hotspot: Hotspot, options: PollerOptions) -> tuple[Any, Any]:
+    from pysnmp.error import PySnmpError
+    from pysnmp.hlapi.v3arch.asyncio import (
+        CommunityData,
+        UdpTransportTarget,
+        UsmUserData,
+        auth,
+    )
+
+    try:
+        target = await UdpTransportTarget.create(
+            (hotspot.address, hotspot.port), timeout=options.timeout_s, retries=options.retries
+        )
+    except PySnmpError as exc:
+        raise _Failure("resolve-failed", f"cannot resolve {hotspot.address}: {exc}") from None
+    if hotspot.snmp_version == "2c":
+        return target, CommunityData(hotspot.community, mpModel=1)
+    auth_protocols = {
+        "SHA": auth.usmHMACSHAAuthProtocol,
+        "SHA-224": auth.usmHMAC128SHA224AuthProtocol,
+        "SHA-256": auth.usmHMAC192SHA256AuthProtocol,
+        "SHA-384": auth.usmHMAC256SHA384AuthProtocol,
+        "SHA-512": auth.usmHMAC384SHA512AuthProtocol,
+    }
+    priv_protocols = {
+        None: auth.usmNoPrivProtocol,
+        "AES": auth.usmAesCfb128Protocol,
+        "AES-192": auth.usmAesBlumenthalCfb192Protocol,
+        "AES-256": auth.usmAesBlumenthalCfb256Protocol,
+        "AES-192-C": auth.usmAesCfb192Protocol,
+        "AES-256-C": auth.usmAesCfb256Protocol,
+    }
+    return target, UsmUserData(
+        hotspot.user,
+        authKey=hotspot.auth_key,
+        privKey=hotspot.priv_key,
+        authProtocol=auth_protocols[hotspot.auth_protocol or "SHA"],
+        privProtocol=priv_protocols[hotspot.priv_protocol],
+    )
+
+
+async def _request(
+    engine: Any, addr_name: str, context: str, non_repeaters: int, max_reps: int, oids: list[str]
+) -> tuple[Any, int, int, Sequence[Any]]:
+    from pysnmp.entity.rfc3413 import cmdgen
+    from pysnmp.proto.api import v2c
+
+    future: asyncio.Future[tuple[Any, int, int, Sequence[Any]]] = (
+        asyncio.get_running_loop().create_future()
+    )
+
+    def done(_engine: Any, _handle: Any, error: Any, status: Any, index: Any, vbs: Any, _ctx: Any):
+        if not future.done():
+            future.set_result((error, int(status or 0), int(index or 0), vbs))
+
+    varbinds = [(v2c.ObjectIdentifier(oid), v2c.null) for oid in oids]
+    cmdgen.BulkCommandGeneratorSingleRun().send_varbinds(
+        engine, addr_name, None, context.encode(), non_repeaters, max_reps, varbinds, done
+    )
+    return await future
+
+
+def _classify_error(error: Any) -> _Failure:
+    from pysnmp.proto import errind
+
+    text = str(error)
+    if isinstance(error, errind.RequestTimedOut):
+        return _Failure("timeout", "no SNMP answer")
+    auth_errors = (
+        errind.UnknownUserName, errind.WrongDigest, errind.UnknownSecurityName,
+        errind.AuthenticationFailure, errind.DecryptionError, errind.UnsupportedSecurityLevel,
+        errind.NotInTimeWindow,
+    )  # fmt: skip
+    if isinstance(error, auth_errors):
+        return _Failure("auth-failed", f"SNMPv3 credentials rejected: {text}")
+    return _Failure("bad-response", text)
+
+
+async def _bulk_walk(
+    engine: Any, addr_name: str, hotspot: Hotspot, scalars: list[str], columns: list[str],
+    max_reps: int,
+) -> _Walk:  # fmt: skip
+    """GETBULK the scalars once and walk the columns until each has left its prefix."""
+    from pysnmp.proto import rfc1905
+
+    walk = _Walk(columns={c: {} for c in columns})
+    pending = {c: c for c in columns}  # column -> OID to continue from
+    first = True
+    while first or pending:
+        nr = len(scalars) if first else 0
+        cols = list(pending)
+        oids = (scalars if first else []) + [pending[c] for c in cols]
+        reps = max(1, min(max_reps, 60 // max(1, len(cols)) + 1)) if not first else max_reps
+        error, status, index, vbs = await _request(
+            engine, addr_name, hotspot.context, nr, reps, oids
+        )
+        walk.requests += 1
+        if error:
+            raise _classify_error(error)
+        if status:
+            if status == 1 and max_reps > 1:  # tooBig: the agent wants smaller answers
+                max_reps = max(1, max_reps // 2)
+                continue
+            raise _Failure("snmp-error", f"agent answered error-status {status} (index {index})")
+        walk.varbinds += len(vbs)
+        if len(vbs) < nr:
+            raise _Failure("bad-response", f"{len(vbs)} varbinds for {nr} requested scalars")
+        for prefix, (oid, value) in zip(scalars if first else [], vbs[:nr], strict=False):
+            if str(oid) == f"{prefix}.0" and not isinstance(value, _END_TYPES(rfc1905)):
+                walk.scalars[prefix] = value
+        rows = vbs[nr:]
+        done: set[str] = set()
+        # Repeater varbinds come row by row: len(cols) per repetition (RFC 3416 §4.2.3).
+        for i, (oid, value) in enumerate(rows):
+            col = cols[i % len(cols)]
+            if col in done:
+                continue
+            text = str(oid)
+            if isinstance(value, _END_TYPES(rfc1905)) or not text.startswith(col + "."):
+                done.add(col)
+                continue
+            if _oid_key(text) <= _oid_key(pending[col]):
+                raise _Failure("bad-response", f"agent returned non-increasing OID {text}")
+            walk.columns[col][text[len(col) + 1 :]] = value
+            pending[col] = text
+        if len(rows) < len(cols) * reps:
+            done.update(cols)  # a short answer means the agent had nothing more
+        for col in done:
+            pending.pop(col, None)
+        first = False
+        if walk.requests >= _MAX_REQUESTS:
+            break
+    return walk
+
+
+def _END_TYPES(rfc1905: Any) -> tuple[type, ...]:  # noqa: N802 - a constant computed lazily
+    return (rfc1905.EndOfMibView, rfc1905.NoSuchObject, rfc1905.NoSuchInstance)
+
+
+def _oid_key(oid: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in oid.split("."))
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(int(value))
+    except (TypeError, ValueError):
+        try:  # NET-SNMP extend outputs are strings
+            number = float(bytes(value).decode("ascii", "replace").strip())
+        except (TypeError, ValueError):
+            return None
+    return number if math.isfinite(number) else None
+
+
+def _int(value: Any) -> int | None:
+    number = _num(value)
+    return None if number is None else int(number)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return bytes(value).decode("utf-8", "replace")
+    except TypeError:
+        return str(value)
+
+
+def _oid_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _build_sample(hotspot: Hotspot, walk: _Walk, wireless: dict[str, Column]) -> Sample:
+    s = walk.scalars
+    uptime = _int(s.get(SYS_UPTIME))
+    if uptime is None:
+        raise _Failure("bad-response", "the agent did not return sysUpTime.0")
+    sample = Sample(hotspot.id, time.time(), True, uptime_cs=uptime)
+    sample.varbinds, sample.requests = walk.varbinds, walk.requests
+    idle = _num(s.get(UCD_CPU_IDLE))
+    loads = [v for v in map(_num, walk.columns[HR_PROCESSOR_LOAD].values()) if v is not None]
+    if loads:
+        sample.cpu_pct = sum(loads) / len(loads)
+    elif idle is not None and 0 <= idle <= 100:
+        sample.cpu_pct = 100.0 - idle
+    total = _num(s.get(UCD_MEM_TOTAL))
+    avail = _num(s.get(UCD_MEM_AVAIL))
+    if total and avail is not None and total > 0:
+        # buffers and page cache are reclaimable: count them as free, as `free` does
+        reclaim = (_num(s.get(UCD_MEM_BUFFER)) or 0.0) + (_num(s.get(UCD_MEM_CACHED)) or 0.0)
+        sample.mem_pct = min(100.0, max(0.0, 100.0 * (total - avail - reclaim) / total))
+    interfaces = _interfaces(walk)
+    sample.interfaces_up = sum(1 for i in interfaces if i.oper_up)
+    sample.uplink = _pick_uplink(interfaces, hotspot.uplink_if)
+    for metric, col in wireless.items():
+        rows = walk.columns.get(col.oid, {})
+        raw = [rows.get(col.instance)] if col.instance else list(rows.values())
+        values = [v for v in map(_num, raw) if v is not None]
+        if values:
+            reduce = {"sum": sum, "max": max, "mean": lambda x: sum(x) / len(x)}[col.reduce]
+            setattr(sample, metric, float(reduce(values)))
+    return sample
+
+
+def _interfaces(walk: _Walk) -> list[Interface]:
+    cols = {key: walk.columns[oid] for key, oid in IF_COLUMNS.items()}
+    result = []
+    for suffix in sorted(cols["oper"], key=lambda k: _oid_key(k)):
+        def get(key: str, suffix: str = suffix) -> Any:
+            return cols[key].get(suffix)
+
+        hc_in, hc_out = _int(get("hc_in_octets")), _int(get("hc_out_octets"))
+        use_hc = hc_in is not None and hc_out is not None
+        iface = Interface(
+            index=int(suffix),
+            name=_text(get("name")) or _text(get("descr")) or f"if{suffix}",
+            oper_up=_int(get("oper")) == 1,
+            in_octets=hc_in if use_hc else _int(get("in_octets")),
+            out_octets=hc_out if use_hc else _int(get("out_octets")),
+            counter_bits=64 if use_hc else 32,
+            in_packets=_int(get("in_ucast")),
+            out_packets=_int(get("out_ucast")),
+            in_errors=_int(get("in_errors")),
+            out_errors=_int(get("out_errors")),
+            in_discards=_int(get("in_discards")),
+            out_discards=_int(get("out_discards")),
+            speed_mbps=_int(get("high_speed")),
+            discontinuity_cs=_int(get("discontinuity")),
+        )
+        iface_type = _int(get("type"))
+        if iface_type == _SOFTWARE_LOOPBACK or iface.name == "lo":
+            continue
+        result.append(iface)
+    return result
+
+
+def _pick_uplink(interfaces: Iterable[Interface], wanted: str | None) -> Interface | None:
+    interfaces = list(interfaces)
+    if wanted is not None:
+        return next((i for i in interfaces if i.name == wanted), None)
+    return next((i for i in interfaces if i.oper_up), None)
+
+
+async def _add_probe_results(
+    hotspots: Sequence[Hotspot], samples: list[Sample], timeout_s: float
+) -> None:
+    """ICMP-probe the hosts whose SNMP failed, to tell ``host-down`` from ``snmp-down``."""
+    from villenum.hotspots._snmp_probe import ping_many
+
+    failed = [
+        (h, s) for h, s in zip(hotspots, samples, strict=True)
+        if not s.ok and s.reason in ("timeout", "deadline") and h.address
+    ]  # fmt: skip
+    if not failed:
+        return
+    rtts = await asyncio.to_thread(ping_many, [h.address for h, _ in failed], timeout_s)
+    if rtts is None:
+        return  # no ICMP socket allowed (not root): keep the SNMP reason
+    for hotspot, sample in failed:
+        if hotspot.address not in rtts:
+            continue  # not probed (IPv6 or unresolvable): keep the SNMP reason
+        rtt = rtts[hotspot.address]
+        if rtt is None:
+            sample.reason = "host-down"
+            sample.detail = "no answer to SNMP nor to ICMP echo"
+        else:
+            sample.reason, sample.rtt_ms = "snmp-down", float(rtt)
+            sample.detail = f"host answers ICMP echo ({rtt:.1f} ms) but not SNMP"

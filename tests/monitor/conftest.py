@@ -1,0 +1,194 @@
+"""Real SNMP agents for the monitor tests: snmpsim data files generated here, Debian snmpd."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+VENV_BIN = Path(sys.executable).parent
+SNMPD = shutil.which("snmpd") or "/usr/sbin/snmpd"
+is_root = os.geteuid() == 0
+needs_root = pytest.mark.skipif(not is_root, reason="needs root (network namespaces, raw sockets)")
+
+IF = "1.3.6.1.2.1.2.2.1"
+IFX = "1.3.6.1.2.1.31.1.1.1"
+
+
+def free_udp_port() -> int:
+    """A UDP port free on loopback right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ap_records(
+    *,
+    in_rate: float = 1_250_000.0,
+    out_rate: float = 250_000.0,
+    hc: bool = True,
+    initial_in: int = 0,
+    uplink_up: bool = True,
+    clients: int = 12,
+    wrap32: bool = False,
+    extra: list[str] | None = None,
+) -> str:
+    """A snmprec file of an OpenWrt-like access point (lo, eth0 uplink, wlan0).
+
+    Counters grow with snmpsim's ``numeric`` variation: ``rate`` is octets per second since the
+    simulator started; sysUpTime grows at 100 ticks per second, so a restart is a reboot.
+    """
+    bits = 70 if hc else 65
+    wrap = ",wrap=1" if wrap32 else ""
+    lines = [
+        "1.3.6.1.2.1.1.1.0|4|OpenWrt 23.05 villenum test AP",
+        "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.8072.3.2.10",
+        "1.3.6.1.2.1.1.3.0|67:numeric|rate=100,initial=0",
+        "1.3.6.1.2.1.1.5.0|4|test-ap",
+    ]
+    ifaces = [(1, "lo", 24, 1), (2, "eth0", 6, 1 if uplink_up else 2), (3, "wlan0", 71, 1)]
+    cols: dict[int, list[str]] = {}
+    for index, name, iftype, oper in ifaces:
+        rate_in = in_rate if name == "eth0" else 1000.0
+        rate_out = out_rate if name == "eth0" else 1000.0
+        cols.setdefault(2, []).append(f"{IF}.2.{index}|4|{name}")
+        cols.setdefault(3, []).append(f"{IF}.3.{index}|2|{iftype}")
+        cols.setdefault(8, []).append(f"{IF}.8.{index}|2|{oper}")
+        init = initial_in if name == "eth0" else 0
+        cols.setdefault(10, []).append(
+            f"{IF}.10.{index}|65:numeric|rate={rate_in},initial={init % 2**32}{wrap}"
+        )
+        cols.setdefault(11, []).append(f"{IF}.11.{index}|65:numeric|rate=1000")
+        cols.setdefault(13, []).append(f"{IF}.13.{index}|65|0")
+        cols.setdefault(14, []).append(f"{IF}.14.{index}|65|0")
+        cols.setdefault(16, []).append(f"{IF}.16.{index}|65:numeric|rate={rate_out}{wrap}")
+        cols.setdefault(17, []).append(f"{IF}.17.{index}|65:numeric|rate=500")
+        cols.setdefault(19, []).append(f"{IF}.19.{index}|65|0")
+        cols.setdefault(20, []).append(f"{IF}.20.{index}|65|0")
+        if hc:
+            cols.setdefault(101, []).append(f"{IFX}.1.{index}|4|{name}")
+            cols.setdefault(106, []).append(
+                f"{IFX}.6.{index}|{bits}:numeric|rate={rate_in},initial={init}"
+            )
+            cols.setdefault(110, []).append(f"{IFX}.10.{index}|{bits}:numeric|rate={rate_out}")
+            cols.setdefault(115, []).append(f"{IFX}.15.{index}|66|1000")
+            cols.setdefault(119, []).append(f"{IFX}.19.{index}|67|0")
+    for key in sorted(cols):
+        lines += cols[key]
+    lines += [
+        "1.3.6.1.2.1.25.3.3.1.2.196608|2|17",
+        "1.3.6.1.4.1.2021.4.5.0|2|262144",
+        "1.3.6.1.4.1.2021.4.6.0|2|131072",
+        "1.3.6.1.4.1.2021.4.14.0|2|8192",
+        "1.3.6.1.4.1.2021.4.15.0|2|24576",
+    ]
+    from villenum.hotspots.profiles import extend_index
+
+    ext = "1.3.6.1.4.1.8072.1.3.2.3.1.1"
+    for name, value in (("wifi-chanutil", "35"), ("wifi-clients", str(clients)), ("wifi-noise", "-92")):
+        lines.append(f"{ext}.{extend_index(name)}|4|{value}")
+    lines += extra or []
+    return "\n".join(sorted(lines, key=lambda rec: tuple(int(p) for p in rec.split("|")[0].split(".")))) + "\n"
+
+
+class SnmpSim:
+    """One snmpsim-command-responder serving data files on a loopback UDP port."""
+
+    def __init__(self, workdir: Path, files: dict[str, str], v3: dict[str, str] | None = None):
+        self.workdir = workdir
+        self.data = workdir / "data"
+        self.data.mkdir(parents=True, exist_ok=True)
+        for community, text in files.items():
+            (self.data / f"{community}.snmprec").write_text(text)
+        self.v3 = v3
+        self.port = free_udp_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> SnmpSim:
+        args = [
+            str(VENV_BIN / "snmpsim-command-responder"),
+            f"--data-dir={self.data}",
+            f"--cache-dir={self.workdir / 'cache'}",
+            f"--agent-udpv4-endpoint=127.0.0.1:{self.port}",
+            "--logging-method=null",
+        ]
+        if self.v3:
+            args += [
+                f"--v3-user={self.v3['user']}",
+                f"--v3-auth-key={self.v3['auth_key']}",
+                "--v3-auth-proto=SHA",
+                f"--v3-priv-key={self.v3['priv_key']}",
+                "--v3-priv-proto=AES",
+            ]
+        env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}
+        self.proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_for_agent(self.port, community=next(iter_communities(self.data)), proc=self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+def iter_communities(data: Path) -> Iterator[str]:
+    for path in sorted(data.glob("*.snmprec")):
+        yield path.stem
+
+
+def wait_for_agent(port: int, community: str, proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    """Wait until the agent answers a v2c GET of sysUpTime.0 (raw BER over UDP)."""
+    from pysnmp.proto.api import v2c
+    from pyasn1.codec.ber import encoder
+
+    msg = v2c.Message()
+    v2c.apiMessage.set_defaults(msg)
+    v2c.apiMessage.set_community(msg, community)
+    pdu = v2c.GetRequestPDU()
+    v2c.apiPDU.set_defaults(pdu)
+    v2c.apiPDU.set_varbinds(pdu, [(v2c.ObjectIdentifier("1.3.6.1.2.1.1.3.0"), v2c.null)])
+    v2c.apiMessage.set_pdu(msg, pdu)
+    packet = encoder.encode(msg)
+    deadline = time.monotonic() + timeout_s
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.3)
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                raise RuntimeError(f"agent exited with {proc.returncode}: {err[-2000:]}")
+            s.sendto(packet, ("127.0.0.1", port))
+            try:
+                s.recvfrom(65535)
+                return
+            except TimeoutError:
+                continue
+    raise RuntimeError(f"agent on port {port} did not answer within {timeout_s} s")
+
+
+@pytest.fixture
+def snmpsim_factory(tmp_path: Path) -> Iterator[Any]:
+    """Start snmpsim agents (``factory(files, v3=None)``); all are stopped at teardown."""
+    started: list[SnmpSim] = []
+
+    def factory(files: dict[str, str], v3: dict[str, str] | None = None, name: str = "sim") -> SnmpSim:
+        sim = SnmpSim(tmp_path / f"{name}{len(started)}", files, v3).start()
+        started.append(sim)
+        return sim
+
+    yield factory
+    for sim in started:
+        sim.stop()
