@@ -230,9 +230,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     text = str(value)
-    escaped = "".join(
-        c if c.isprintable() and c not in '"\\' else f"\\U{ord(c):08x}" for c in text
-    )
+    escaped = "".join(c if c.isprintable() and c not in '"\\' else f"\\U{ord(c):08x}" for c in text)
     return f'"{escaped}"'
 
 

@@ -101,4 +101,3 @@ PROFILES: dict[str, Profile] = {
     ),
     "cisco": Profile("cisco", {"clients": Column("1.3.6.1.4.1.9.9.273.1.1.2.1.1", "sum")}),
 }
-

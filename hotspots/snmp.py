@@ -175,7 +175,7 @@ class _Walk:
     requests: int = 0
 
 
-class _Failure(Exception):
+class _PollError(Exception):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
@@ -246,11 +246,15 @@ class SnmpPoller:
             sample = await asyncio.wait_for(self._poll(hotspot), self.options.deadline_s)
         except TimeoutError:
             sample = Sample(
-                hotspot.id, now, False, "deadline", f"no complete answer within {self.options.deadline_s:g} s"
+                hotspot.id,
+                now,
+                False,
+                "deadline",
+                f"no complete answer within {self.options.deadline_s:g} s",
             )
-        except _Failure as exc:
+        except _PollError as exc:
             sample = Sample(hotspot.id, now, False, exc.reason, exc.detail)
-        except Exception as exc:  # noqa: BLE001 - a hostile agent must never stop the cycle
+        except Exception as exc:  # a hostile agent must never stop the cycle
             sample = Sample(hotspot.id, now, False, "bad-response", f"{type(exc).__name__}: {exc}")
         sample.poll_s = time.monotonic() - started
         return sample
@@ -317,7 +321,7 @@ async def _target_and_auth(hotspot: Hotspot, options: PollerOptions) -> tuple[An
             (hotspot.address, hotspot.port), timeout=options.timeout_s, retries=options.retries
         )
     except PySnmpError as exc:
-        raise _Failure("resolve-failed", f"cannot resolve {hotspot.address}: {exc}") from None
+        raise _PollError("resolve-failed", f"cannot resolve {hotspot.address}: {exc}") from None
     if hotspot.snmp_version == "2c":
         return target, CommunityData(hotspot.community, mpModel=1)
     auth_protocols = {
@@ -365,20 +369,20 @@ async def _request(
     return await future
 
 
-def _classify_error(error: Any) -> _Failure:
+def _classify_error(error: Any) -> _PollError:
     from pysnmp.proto import errind
 
     text = str(error)
     if isinstance(error, errind.RequestTimedOut):
-        return _Failure("timeout", "no SNMP answer")
+        return _PollError("timeout", "no SNMP answer")
     auth_errors = (
         errind.UnknownUserName, errind.WrongDigest, errind.UnknownSecurityName,
         errind.AuthenticationFailure, errind.DecryptionError, errind.UnsupportedSecurityLevel,
         errind.NotInTimeWindow,
     )  # fmt: skip
     if isinstance(error, auth_errors):
-        return _Failure("auth-failed", f"SNMPv3 credentials rejected: {text}")
-    return _Failure("bad-response", text)
+        return _PollError("auth-failed", f"SNMPv3 credentials rejected: {text}")
+    return _PollError("bad-response", text)
 
 
 async def _bulk_walk(
@@ -406,10 +410,10 @@ async def _bulk_walk(
             if status == 1 and max_reps > 1:  # tooBig: the agent wants smaller answers
                 max_reps = max(1, max_reps // 2)
                 continue
-            raise _Failure("snmp-error", f"agent answered error-status {status} (index {index})")
+            raise _PollError("snmp-error", f"agent answered error-status {status} (index {index})")
         walk.varbinds += len(vbs)
         if len(vbs) < nr:
-            raise _Failure("bad-response", f"{len(vbs)} varbinds for {nr} requested scalars")
+            raise _PollError("bad-response", f"{len(vbs)} varbinds for {nr} requested scalars")
         for prefix, (oid, value) in zip(scalars if first else [], vbs[:nr], strict=False):
             if str(oid) == f"{prefix}.0" and not isinstance(value, _END_TYPES(rfc1905)):
                 walk.scalars[prefix] = value
@@ -425,7 +429,7 @@ async def _bulk_walk(
                 done.add(col)
                 continue
             if _oid_key(text) <= _oid_key(pending[col]):
-                raise _Failure("bad-response", f"agent returned non-increasing OID {text}")
+                raise _PollError("bad-response", f"agent returned non-increasing OID {text}")
             walk.columns[col][text[len(col) + 1 :]] = value
             pending[col] = text
         if len(rows) < len(cols) * reps:
@@ -481,7 +485,7 @@ def _build_sample(hotspot: Hotspot, walk: _Walk, wireless: dict[str, Column]) ->
     s = walk.scalars
     uptime = _int(s.get(SYS_UPTIME))
     if uptime is None:
-        raise _Failure("bad-response", "the agent did not return sysUpTime.0")
+        raise _PollError("bad-response", "the agent did not return sysUpTime.0")
     sample = Sample(hotspot.id, time.time(), True, uptime_cs=uptime)
     sample.varbinds, sample.requests = walk.varbinds, walk.requests
     idle = _num(s.get(UCD_CPU_IDLE))
@@ -513,6 +517,7 @@ def _interfaces(walk: _Walk) -> list[Interface]:
     cols = {key: walk.columns[oid] for key, oid in IF_COLUMNS.items()}
     result = []
     for suffix in sorted(cols["oper"], key=lambda k: _oid_key(k)):
+
         def get(key: str, suffix: str = suffix) -> Any:
             return cols[key].get(suffix)
 

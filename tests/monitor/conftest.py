@@ -94,10 +94,19 @@ def ap_records(
     from villenum.hotspots.profiles import extend_index
 
     ext = "1.3.6.1.4.1.8072.1.3.2.3.1.1"
-    for name, value in (("wifi-chanutil", "35"), ("wifi-clients", str(clients)), ("wifi-noise", "-92")):
+    for name, value in (
+        ("wifi-chanutil", "35"),
+        ("wifi-clients", str(clients)),
+        ("wifi-noise", "-92"),
+    ):
         lines.append(f"{ext}.{extend_index(name)}|4|{value}")
     lines += extra or []
-    return "\n".join(sorted(lines, key=lambda rec: tuple(int(p) for p in rec.split("|")[0].split(".")))) + "\n"
+    return (
+        "\n".join(
+            sorted(lines, key=lambda rec: tuple(int(p) for p in rec.split("|")[0].split(".")))
+        )
+        + "\n"
+    )
 
 
 class SnmpSim:
@@ -130,7 +139,9 @@ class SnmpSim:
                 "--v3-priv-proto=AES",
             ]
         env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}
-        self.proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         wait_for_agent(self.port, community=next(iter_communities(self.data)), proc=self.proc)
         return self
 
@@ -150,10 +161,12 @@ def iter_communities(data: Path) -> Iterator[str]:
         yield path.stem
 
 
-def wait_for_agent(port: int, community: str, proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+def wait_for_agent(
+    port: int, community: str, proc: subprocess.Popen[bytes], timeout_s: float = 30
+) -> None:
     """Wait until the agent answers a v2c GET of sysUpTime.0 (raw BER over UDP)."""
-    from pysnmp.proto.api import v2c
     from pyasn1.codec.ber import encoder
+    from pysnmp.proto.api import v2c
 
     msg = v2c.Message()
     v2c.apiMessage.set_defaults(msg)
@@ -184,7 +197,9 @@ def snmpsim_factory(tmp_path: Path) -> Iterator[Any]:
     """Start snmpsim agents (``factory(files, v3=None)``); all are stopped at teardown."""
     started: list[SnmpSim] = []
 
-    def factory(files: dict[str, str], v3: dict[str, str] | None = None, name: str = "sim") -> SnmpSim:
+    def factory(
+        files: dict[str, str], v3: dict[str, str] | None = None, name: str = "sim"
+    ) -> SnmpSim:
         sim = SnmpSim(tmp_path / f"{name}{len(started)}", files, v3).start()
         started.append(sim)
         return sim
