@@ -41,8 +41,13 @@ class Bundle:
 
 _LEAFLET_IMAGES = tuple(
     f"leaflet/images/{n}"
-    for n in ("layers.png", "layers-2x.png", "marker-icon.png", "marker-icon-2x.png",
-              "marker-shadow.png")
+    for n in (
+        "layers.png",
+        "layers-2x.png",
+        "marker-icon.png",
+        "marker-icon-2x.png",
+        "marker-shadow.png",
+    )
 )
 
 # folium/branca header-link name -> local bundle, or None when dropped on purpose (see the
@@ -60,8 +65,12 @@ LINKS: dict[str, Bundle | None] = {
         ("awesome-markers/leaflet.awesome-markers.css",),
         tuple(
             f"awesome-markers/images/{n}"
-            for n in ("markers-soft.png", "markers-soft@2x.png", "markers-shadow.png",
-                      "markers-shadow@2x.png")
+            for n in (
+                "markers-soft.png",
+                "markers-soft@2x.png",
+                "markers-shadow.png",
+                "markers-shadow@2x.png",
+            )
         ),
     ),
     "awesome_markers_font_css": Bundle(

@@ -69,8 +69,9 @@ def test_saved_map_opens_from_disk_without_network(tmp_path: Path, page: Any, of
 
 
 @pytest.mark.chromium
-def test_saved_map_served_over_http(tmp_path: Path, page: Any, serve_dir: Any,
-                                    offsite: Any) -> None:
+def test_saved_map_served_over_http(
+    tmp_path: Path, page: Any, serve_dir: Any, offsite: Any
+) -> None:
     save_map(_demo_map(), tmp_path / "city.html")
     base = serve_dir(tmp_path)
     page.goto(f"{base}/city.html")
@@ -122,8 +123,12 @@ def test_blueprint_serves_only_shipped_assets() -> None:
     assert ok.status_code == 200 and b"MarkerClusterGroup" in ok.data
     assert "max-age=86400" in ok.headers["Cache-Control"]
     assert client.get("/assets/leaflet/leaflet.css").status_code == 200
-    for bad in ("leaflet/leaflet-src.esm.js", "../offline.py", "markercluster/../README.md",
-                "vendor/jquery/jquery.min.js"):
+    for bad in (
+        "leaflet/leaflet-src.esm.js",
+        "../offline.py",
+        "markercluster/../README.md",
+        "vendor/jquery/jquery.min.js",
+    ):
         assert client.get(f"/assets/{bad}").status_code == 404, bad
 
 
