@@ -313,10 +313,11 @@ def _validate_one(table: Mapping[str, Any], source: str, index: int) -> Hotspot:
     priv_protocol = choice("priv_protocol", PRIV_PROTOCOLS, None)
     auth_key = text("auth_key")
     priv_key = text("priv_key")
-    if version == "2c":
+    # a planned hotspot (no address yet) needs no credentials
+    if address is not None and version == "2c":
         if community is None:
             raise InventoryError(f"{where}: field 'community' is required with snmp_version '2c'")
-    else:
+    elif address is not None:
         if user is None:
             raise InventoryError(f"{where}: field 'user' is required with snmp_version '3'")
         if auth_protocol is None or auth_key is None:
