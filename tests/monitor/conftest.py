@@ -112,15 +112,31 @@ def ap_records(
 class SnmpSim:
     """One snmpsim-command-responder serving data files on a loopback UDP port."""
 
-    def __init__(self, workdir: Path, files: dict[str, str], v3: dict[str, str] | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        files: dict[str, str],
+        v3: dict[str, str] | None = None,
+        port: int | None = None,
+    ):
         self.workdir = workdir
         self.data = workdir / "data"
         self.data.mkdir(parents=True, exist_ok=True)
         for community, text in files.items():
             (self.data / f"{community}.snmprec").write_text(text)
         self.v3 = v3
-        self.port = free_udp_port()
+        self.port = port or free_udp_port()
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def pause(self) -> None:
+        """Freeze the agent (SIGSTOP): it stops answering, as a hung device does."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Unfreeze the agent (SIGCONT)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
 
     def start(self) -> SnmpSim:
         args = [
@@ -147,6 +163,7 @@ class SnmpSim:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(5)
@@ -207,3 +224,40 @@ def snmpsim_factory(tmp_path: Path) -> Iterator[Any]:
     yield factory
     for sim in started:
         sim.stop()
+
+
+SNMPD_CONF = """agentAddress udp:127.0.0.1:{port}
+rocommunity public 127.0.0.1
+createUser {user} SHA "{auth_key}" AES "{priv_key}"
+rouser {user} priv
+extend wifi-clients /bin/echo 7
+extend wifi-chanutil /bin/echo 41
+extend wifi-noise /bin/echo -95
+"""
+
+
+@pytest.fixture
+def snmpd(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Debian's snmpd on a loopback high port: v2c ``public`` and a v3 authPriv SHA/AES user."""
+    if not os.path.exists(SNMPD):
+        pytest.skip("Debian snmpd is not installed")
+    port = free_udp_port()
+    creds = {"user": "villenum", "auth_key": "auth-secret-1", "priv_key": "priv-secret-1"}
+    conf = tmp_path / "snmpd.conf"
+    conf.write_text(SNMPD_CONF.format(port=port, **creds))
+    env = {**os.environ, "SNMP_PERSISTENT_DIR": str(tmp_path / "persist"), "MIBS": ""}
+    proc = subprocess.Popen(
+        [SNMPD, "-f", "-C", "-c", str(conf), "-Lf", str(tmp_path / "snmpd.log"),
+         "-p", str(tmp_path / "snmpd.pid")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_for_agent(port, "public", proc)
+        yield {"port": port, "proc": proc, **creds}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
