@@ -159,7 +159,7 @@ def offline_map(
     if bounds_wgs84 is not None:
         m.fit_bounds([[south, west], [north, east]])
     figure.header.add_child(
-        Element(f"<style>.leaflet-container{{background:{_BACKGROUND};}}</style>"),
+        Element(f"<style>html body .leaflet-container{{background:{_BACKGROUND};}}</style>"),
         name="villenum_background",
     )
     extra = [attribution] if isinstance(attribution, str) else list(attribution or [])
