@@ -149,6 +149,55 @@ def add_zones(
     return _add(m, layer)
 
 
+def add_polygons(
+    m: folium.Map,
+    polygons: gpd.GeoDataFrame,
+    *,
+    name: str,
+    color: str,
+    fill_opacity: float = 0.5,
+    label_column: str | None = None,
+    tooltip_columns: Sequence[str] = (),
+    simplify_m: float = 1.0,
+    show: bool = True,
+) -> GeoJsonLayer:
+    """Draw plain filled polygons (water, parks, beaches...) in one colour.
+
+    Parameters
+    ----------
+    m
+        The map.
+    polygons
+        Polygons with a CRS.
+    name
+        The layer's name in the layer control.
+    color
+        Fill colour (the outline is the same colour).
+    fill_opacity
+        Fill opacity, 0–1.
+    label_column, tooltip_columns
+        Tooltip title column and other tooltip columns (none by default).
+    simplify_m
+        Douglas–Peucker tolerance in metres.
+    show
+        Whether the layer is on when the map opens.
+
+    Returns
+    -------
+    GeoJsonLayer
+        The layer added to the map.
+
+    Raises
+    ------
+    MapError
+        If the polygons have no CRS or are not polygons.
+    """
+    gdf = _prepare(polygons, name.lower(), polygons=True, simplify_m=simplify_m)
+    style = {"color": color, "weight": 0.8, "fillColor": color, "fillOpacity": fill_opacity}
+    layer = _vector_layer(gdf, [style], name, None, label_column, tooltip_columns, show=show)
+    return _add(m, layer)
+
+
 def add_buildings(
     m: folium.Map,
     buildings: gpd.GeoDataFrame,
