@@ -25,6 +25,8 @@ def test_unknown_group_is_one_line_exit_2():
 
 
 def test_help_lists_groups():
-    proc = subprocess.run([sys.executable, "-m", "villenum", "--help"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "villenum", "--help"], capture_output=True, text=True
+    )
     assert proc.returncode == 0
     assert "GROUP" in proc.stdout

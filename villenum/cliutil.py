@@ -32,12 +32,16 @@ def add_verbose(parser: argparse.ArgumentParser) -> None:
 def add_group(groups: Any, name: str, help_text: str) -> Any:
     """Add a command group (``villenum NAME ...``) and return its subparsers object."""
     group = groups.add_parser(name, help=help_text, description=help_text)
-    commands = group.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser)
+    commands = group.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=OneLineErrorParser
+    )
     commands.required = True
     return commands
 
 
-def add_command(commands: Any, name: str, func: CommandFunc, help_text: str) -> argparse.ArgumentParser:
+def add_command(
+    commands: Any, name: str, func: CommandFunc, help_text: str
+) -> argparse.ArgumentParser:
     """Add a command to a group; ``func(args)`` returns the exit status (``None`` means 0)."""
     parser = commands.add_parser(name, help=help_text, description=help_text)
     add_verbose(parser)
