@@ -86,7 +86,7 @@ class HeightGrid:
             # drawn lowest first so that where footprints overlap the tallest roof wins
             ordered = buildings.sort_values(height_column)
             shapes = (
-                (geom, float(h))
+                (_geojson(geom), float(h))
                 for geom, h in zip(ordered.geometry, ordered[height_column], strict=True)
                 if geom is not None and not geom.is_empty and h > 0
             )
@@ -108,6 +108,22 @@ class HeightGrid:
         out = np.zeros(np.shape(col), dtype=np.float32)
         out[inside] = self.heights_m[row[inside].astype(np.intp), col[inside].astype(np.intp)]
         return out
+
+
+def _geojson(geom: Any) -> dict[str, Any]:
+    """GeoJSON mapping of a (multi)polygon from coordinate arrays: several times faster than
+    shapely's ``__geo_interface__`` for rasterising ten thousand footprints."""
+
+    def rings(poly: Any) -> list[Any]:
+        return [np.asarray(poly.exterior.coords)[:, :2]] + [
+            np.asarray(ring.coords)[:, :2] for ring in poly.interiors
+        ]
+
+    if geom.geom_type == "Polygon":
+        return {"type": "Polygon", "coordinates": rings(geom)}
+    if geom.geom_type == "MultiPolygon":
+        return {"type": "MultiPolygon", "coordinates": [rings(p) for p in geom.geoms]}
+    return dict(geom.__geo_interface__)
 
 
 @dataclass(frozen=True)
@@ -240,9 +256,7 @@ def visibility_disc(
     n_steps = max(1, math.ceil(max_range_m / step))
     n_rays = max(16, math.ceil(2 * math.pi * max_range_m / spacing))
     angles = np.arange(n_rays) * (2 * math.pi / n_rays)
-    marched = _march(
-        grid, tx_x, tx_y, tx_height_m, np.cos(angles), np.sin(angles), n_steps, step
-    )
+    marched = _march(grid, tx_x, tx_y, tx_height_m, np.cos(angles), np.sin(angles), n_steps, step)
     dx = np.asarray(rx_x, dtype=np.float64) - tx_x
     dy = np.asarray(rx_y, dtype=np.float64) - tx_y
     r = np.hypot(dx, dy)

@@ -324,9 +324,7 @@ def p1411_nlos_corner(
             l_corner,
             np.where(in_corner, l_corner / np.log10(1 + d_corner) * np.log10(x2 - w1 / 2.0), 0.0),
         )
-        l_att = np.where(
-            beyond, 10 * beta * np.log10((x1 + x2) / (x1 + w1 / 2.0 + d_corner)), 0.0
-        )
+        l_att = np.where(beyond, 10 * beta * np.log10((x1 + x2) / (x1 + w1 / 2.0 + d_corner)), 0.0)
     if los_loss_db is None:
         l_los = 32.4478 + 20.0 * np.log10(f * 1000.0) + 20.0 * np.log10(x1 / 1000.0)
     else:
@@ -348,16 +346,16 @@ def _tr38901_inputs(
     model: str,
     strict: bool,
 ) -> tuple[FloatArray, ...]:
-    d2, f, hbs, hut, is_los = np.broadcast_arrays(
-        _arr(distance_2d_m), _arr(frequency_ghz), _arr(h_bs_m), _arr(h_ut_m), np.asarray(los, bool)
-    )
+    """Check the inputs without broadcasting them: scalars stay scalars (rasters call these
+    functions with one frequency and height for thousands of distances)."""
+    d2, f, hbs, hut = _arr(distance_2d_m), _arr(frequency_ghz), _arr(h_bs_m), _arr(h_ut_m)
     _check_range(f, 0.5, 100.0, "frequency_ghz", model, strict)
     _check_range(d2, 10.0, 5000.0, "distance_2d_m", model, strict)
     _check_range(hut, 1.5, 22.5, "h_ut_m", model, strict)
     if np.any(hbs <= 1.0):
         raise ValueError(f"{model}: h_bs_m must be above the 1 m effective environment height")
-    d3 = np.hypot(d2, hbs - hut)
-    return d2, d3, f, hbs, hut, is_los
+    log_d3 = np.log10(np.hypot(d2, hbs - hut))
+    return d2, log_d3, np.log10(f), f, hbs, hut, np.asarray(los, bool)
 
 
 def umi_street_canyon(
@@ -404,20 +402,16 @@ def umi_street_canyon(
     ----------
     3GPP TR 38.901 Table 7.4.1-1 [TR38901]_.
     """
-    d2, d3, f, hbs, hut, is_los = _tr38901_inputs(
+    d2, log_d3, log_f, f, hbs, hut, is_los = _tr38901_inputs(
         distance_2d_m, frequency_ghz, h_bs_m, h_ut_m, los, "TR 38.901 UMi", strict
     )
     d_bp = _breakpoint_m(hbs, hut, f)
-    pl1 = 32.4 + 21.0 * np.log10(d3) + 20.0 * np.log10(f)
-    pl2 = (
-        32.4
-        + 40.0 * np.log10(d3)
-        + 20.0 * np.log10(f)
-        - 9.5 * np.log10(d_bp**2 + (hbs - hut) ** 2)
-    )
+    pl1 = 32.4 + 21.0 * log_d3 + 20.0 * log_f
+    pl2 = 32.4 + 40.0 * log_d3 + 20.0 * log_f - 9.5 * np.log10(d_bp**2 + (hbs - hut) ** 2)
     pl_los = np.where(d2 <= d_bp, pl1, pl2)
-    pl_nlos = 35.3 * np.log10(d3) + 22.4 + 21.3 * np.log10(f) - 0.3 * (hut - 1.5)
-    return _out(np.where(is_los, pl_los, np.maximum(pl_los, pl_nlos)))
+    pl_nlos = 35.3 * log_d3 + 22.4 + 21.3 * log_f - 0.3 * (hut - 1.5)
+    out = np.where(is_los, pl_los, np.maximum(pl_los, pl_nlos))
+    return _out(np.broadcast_to(out, np.broadcast_shapes(d2.shape, out.shape)).copy())
 
 
 def uma(
@@ -464,17 +458,16 @@ def uma(
     ----------
     3GPP TR 38.901 Table 7.4.1-1 [TR38901]_.
     """
-    d2, d3, f, hbs, hut, is_los = _tr38901_inputs(
+    d2, log_d3, log_f, f, hbs, hut, is_los = _tr38901_inputs(
         distance_2d_m, frequency_ghz, h_bs_m, h_ut_m, los, "TR 38.901 UMa", strict
     )
     d_bp = _breakpoint_m(hbs, hut, f)
-    pl1 = 28.0 + 22.0 * np.log10(d3) + 20.0 * np.log10(f)
-    pl2 = 28.0 + 40.0 * np.log10(d3) + 20.0 * np.log10(f) - 9.0 * np.log10(
-        d_bp**2 + (hbs - hut) ** 2
-    )
+    pl1 = 28.0 + 22.0 * log_d3 + 20.0 * log_f
+    pl2 = 28.0 + 40.0 * log_d3 + 20.0 * log_f - 9.0 * np.log10(d_bp**2 + (hbs - hut) ** 2)
     pl_los = np.where(d2 <= d_bp, pl1, pl2)
-    pl_nlos = 13.54 + 39.08 * np.log10(d3) + 20.0 * np.log10(f) - 0.6 * (hut - 1.5)
-    return _out(np.where(is_los, pl_los, np.maximum(pl_los, pl_nlos)))
+    pl_nlos = 13.54 + 39.08 * log_d3 + 20.0 * log_f - 0.6 * (hut - 1.5)
+    out = np.where(is_los, pl_los, np.maximum(pl_los, pl_nlos))
+    return _out(np.broadcast_to(out, np.broadcast_shapes(d2.shape, out.shape)).copy())
 
 
 def los_probability_umi(distance_2d_m: ArrayLike) -> FloatArray:

@@ -219,9 +219,16 @@ class Transmitter:
             - client.antenna_gain_dbi
         )
 
-    def relative_gain_db(self, azimuth_deg: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    @property
+    def noise_floor_dbm(self) -> float:
+        """Receiver noise over the channel (dBm), for the SINR."""
+        return noise_floor_dbm(self.channel_width_mhz)
+
+    def relative_gain_db(
+        self, azimuth_deg: npt.NDArray[np.float64], elevation_deg: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
         """Antenna gain relative to the EIRP direction: omnidirectional, so 0 dB."""
-        return np.zeros_like(azimuth_deg)
+        return np.zeros(np.shape(azimuth_deg))
 
 
 def check_regulation(
