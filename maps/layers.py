@@ -382,8 +382,8 @@ def add_raster(
             raise MapError(f"raster '{name}' needs bounds=(minx, miny, maxx, maxy) or transform")
         transform = from_bounds(*bounds, width, height)
     src_crs = rasterio.crs.CRS.from_user_input(crs or "EPSG:2154")
-    left, top = transform * (0, 0)
-    right, bottom = transform * (width, height)
+    left, top = transform @ (0, 0)
+    right, bottom = transform @ (width, height)
     dst_transform, dst_w, dst_h = calculate_default_transform(
         src_crs,
         "EPSG:3857",
@@ -397,7 +397,7 @@ def add_raster(
     scale = max(dst_w, dst_h) / max_pixels
     if scale > 1:
         dst_w, dst_h = max(1, round(dst_w / scale)), max(1, round(dst_h / scale))
-        dst_transform = dst_transform * dst_transform.scale(scale, scale)
+        dst_transform = dst_transform @ dst_transform.scale(scale, scale)
     warped = np.full((dst_h, dst_w), np.nan)
     reproject(
         array,
@@ -413,8 +413,8 @@ def add_raster(
     lo, hi = _range(array, vmin, vmax)
     rgba = cmap(np.clip((warped - lo) / (hi - lo), 0.0, 1.0), bytes=True)
     rgba[~np.isfinite(warped), 3] = 0
-    west, north = _to_lonlat(*(dst_transform * (0, 0)))
-    east, south = _to_lonlat(*(dst_transform * (dst_w, dst_h)))
+    west, north = _to_lonlat(*(dst_transform @ (0, 0)))
+    east, south = _to_lonlat(*(dst_transform @ (dst_w, dst_h)))
     overlay = folium.raster_layers.ImageOverlay(
         image=_png_data_uri(rgba),
         bounds=[[south, west], [north, east]],
