@@ -75,8 +75,8 @@ class HeightGrid:
         -------
         HeightGrid
         """
+        from affine import Affine
         from rasterio.features import rasterize
-        from rasterio.transform import from_origin
 
         minx, miny, maxx, maxy = bounds
         cols = max(1, math.ceil((maxx - minx) / resolution_m))
@@ -93,7 +93,7 @@ class HeightGrid:
             heights = rasterize(
                 shapes,
                 out_shape=(rows, cols),
-                transform=from_origin(minx, maxy, resolution_m, resolution_m),
+                transform=Affine(resolution_m, 0.0, minx, 0.0, -resolution_m, maxy),
                 fill=0.0,
                 dtype="float32",
             )

@@ -120,9 +120,9 @@ class CoverageResult:
     @property
     def transform(self) -> Any:
         """Affine transform of the grid (rasterio convention)."""
-        from rasterio.transform import from_origin
+        from affine import Affine
 
-        return from_origin(self.left, self.top, self.resolution_m, self.resolution_m)
+        return Affine(self.resolution_m, 0.0, self.left, 0.0, -self.resolution_m, self.top)
 
     def covered(self, threshold_dbm: float) -> npt.NDArray[np.bool_]:
         """Cells where the downlink reaches ``threshold_dbm`` and the uplink closes."""
@@ -516,13 +516,13 @@ def _inside_mask(
     city: Any, left: float, top: float, resolution_m: float, rows: int, cols: int
 ) -> npt.NDArray[np.bool_]:
     """Cells whose centre lies inside the city boundary."""
+    from affine import Affine
     from rasterio.features import rasterize
-    from rasterio.transform import from_origin
 
     return rasterize(
         ((geom, 1) for geom in city.boundary.geometry),
         out_shape=(rows, cols),
-        transform=from_origin(left, top, resolution_m, resolution_m),
+        transform=Affine(resolution_m, 0.0, left, 0.0, -resolution_m, top),
         fill=0,
         dtype="uint8",
     ).astype(bool)

@@ -70,7 +70,7 @@ def test_p1411_los_street_canyon_breakpoint():
     assert prop.p1411_los_street_canyon(r_bp, f_mhz, h1, h2) == pytest.approx(l_bp + 6)
     assert prop.p1411_los_street_canyon(r_bp, f_mhz, h1, h2, "upper") == pytest.approx(l_bp + 20)
     # slopes: 20 dB/decade before, 40 after (lower bound); 25 before for the upper bound
-    d_far = 10 * r_bp / 10 ** 0.5
+    d_far = 10 * r_bp / 10**0.5
     assert prop.p1411_los_street_canyon(d_far, f_mhz, h1, h2, "lower") == pytest.approx(
         l_bp + 40 * 0.5
     )
