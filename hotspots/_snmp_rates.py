@@ -87,14 +87,11 @@ def elapsed_s(previous: Sample, current: Sample) -> tuple[float | None, str]:
     up_delta = current.uptime_cs - previous.uptime_cs
     if up_delta < 0:
         wrapped = up_delta + _WRAP32
-        if (
-            previous.uptime_cs + wall * 100 >= _WRAP32 * 0.999
-            and abs(wrapped / 100 - wall) < 0.1 * wall + 2
-        ):
-            up_delta = wrapped
-        else:
+        near_wrap = previous.uptime_cs + wall * 100 >= _WRAP32 * 0.999
+        if not (near_wrap and abs(wrapped / 100 - wall) < 0.1 * wall + 2):
             return None, "agent restarted"
-    if current.uptime_cs / 100 + 2 < wall:
+        up_delta = wrapped
+    elif current.uptime_cs / 100 + 2 < wall:
         return None, "agent restarted"  # up for less time than since the previous sample
     agent = up_delta / 100
     return (agent if agent > 0 and abs(agent - wall) <= 0.1 * wall else wall), "ok"

@@ -18,7 +18,8 @@ unless it sets its own) and one ``[[hotspot]]`` table per access point::
                                     #   a hotspot without one is planned, not deployed (not polled)
     port = 161                      # optional, UDP port of the agent (default 161)
     uplink_if = "eth0"              # optional, ifName/ifDescr of the uplink (default: the first
-                                    #   interface that is up and not a loopback)
+                                    #   up interface that is neither a loopback nor a radio,
+                                    #   remembered once found so that its outage shows)
     max_clients = 60                # optional, associated clients at full load (default 50)
 
     [[hotspot]]

@@ -91,6 +91,9 @@ class Monitor:
         self.last_samples = {
             k: Sample.from_dict(v) for k, v in store.last_samples().items() if k in ids
         }
+        for hotspot_id, sample in self.last_samples.items():
+            if sample.uplink is not None:
+                self.poller.remember_uplink(hotspot_id, sample.uplink.name)
         self.health = {
             h.id: HealthState.from_dict(store.health_states().get(h.id, {})) for h in self.hotspots
         }

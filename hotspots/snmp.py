@@ -67,6 +67,7 @@ IF_COLUMNS: dict[str, str] = {
     "discontinuity": f"{_IFX}.19",
 }
 _SOFTWARE_LOOPBACK = 24  # IANAifType softwareLoopback
+_IEEE80211 = 71  # IANAifType ieee80211: a radio, the access side rather than the uplink
 _MAX_REQUESTS = 8  # bulk continuations per poll; bounds the work a huge or looping table costs
 
 REASONS = (
@@ -97,6 +98,7 @@ class Interface:
     out_discards: int | None = None
     speed_mbps: int | None = None
     discontinuity_cs: int | None = None
+    if_type: int | None = None
 
 
 @dataclass
@@ -160,6 +162,7 @@ class _DeviceCache:
     target: Any = None
     auth: Any = None
     rows: int = 0
+    uplink: str | None = None
     discovered: bool = False
     sys_descr: str | None = None
     sys_object_id: str | None = None
@@ -223,6 +226,10 @@ class SnmpPoller:
         self.options = options or PollerOptions()
         self._devices: dict[str, _DeviceCache] = {}
 
+    def remember_uplink(self, hotspot_id: str, name: str) -> None:
+        """Seed the uplink found in an earlier run (the monitor restores it from its store)."""
+        self._devices.setdefault(hotspot_id, _DeviceCache()).uplink = name
+
     async def poll_many(self, hotspots: Sequence[Hotspot]) -> list[Sample]:
         """Poll every hotspot (bounded concurrency); samples come back in input order."""
         semaphore = asyncio.Semaphore(max(1, self.options.concurrency))
@@ -281,7 +288,9 @@ class SnmpPoller:
             cache.discovered = True
             cache.sys_descr = _text(walk.scalars.get(SYS_DESCR))
             cache.sys_object_id = _oid_text(walk.scalars.get(SYS_OBJECT_ID))
-        sample = _build_sample(hotspot, walk, profile.wireless)
+        sample = _build_sample(hotspot, walk, profile.wireless, hotspot.uplink_if or cache.uplink)
+        if sample.uplink is not None and hotspot.uplink_if is None:
+            cache.uplink = sample.uplink.name  # sticky: a later outage of it must show
         sample.sys_descr, sample.sys_object_id = cache.sys_descr, cache.sys_object_id
         return sample
 
@@ -481,7 +490,9 @@ def _oid_text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _build_sample(hotspot: Hotspot, walk: _Walk, wireless: dict[str, Column]) -> Sample:
+def _build_sample(
+    hotspot: Hotspot, walk: _Walk, wireless: dict[str, Column], uplink: str | None
+) -> Sample:
     s = walk.scalars
     uptime = _int(s.get(SYS_UPTIME))
     if uptime is None:
@@ -502,7 +513,7 @@ def _build_sample(hotspot: Hotspot, walk: _Walk, wireless: dict[str, Column]) ->
         sample.mem_pct = min(100.0, max(0.0, 100.0 * (total - avail - reclaim) / total))
     interfaces = _interfaces(walk)
     sample.interfaces_up = sum(1 for i in interfaces if i.oper_up)
-    sample.uplink = _pick_uplink(interfaces, hotspot.uplink_if)
+    sample.uplink = _pick_uplink(interfaces, uplink)
     for metric, col in wireless.items():
         rows = walk.columns.get(col.oid, {})
         raw = [rows.get(col.instance)] if col.instance else list(rows.values())
@@ -538,19 +549,24 @@ def _interfaces(walk: _Walk) -> list[Interface]:
             out_discards=_int(get("out_discards")),
             speed_mbps=_int(get("high_speed")),
             discontinuity_cs=_int(get("discontinuity")),
+            if_type=_int(get("type")),
         )
-        iface_type = _int(get("type"))
-        if iface_type == _SOFTWARE_LOOPBACK or iface.name == "lo":
+        if iface.if_type == _SOFTWARE_LOOPBACK or iface.name == "lo":
             continue
         result.append(iface)
     return result
 
 
 def _pick_uplink(interfaces: Iterable[Interface], wanted: str | None) -> Interface | None:
+    """The named interface, else the first up wired one, else the first wired, else a radio."""
     interfaces = list(interfaces)
     if wanted is not None:
         return next((i for i in interfaces if i.name == wanted), None)
-    return next((i for i in interfaces if i.oper_up), None)
+    wired = [i for i in interfaces if i.if_type != _IEEE80211]
+    return next(
+        (i for i in wired if i.oper_up),
+        wired[0] if wired else next((i for i in interfaces if i.oper_up), None),
+    )
 
 
 async def _add_probe_results(
