@@ -158,8 +158,8 @@ def settings_from_dict(doc: dict[str, Any], where: str = "gateway.toml") -> Gate
     kw["portal_address"] = _ipv4(require(gw, "portal_address", str, w), "portal_address", w)
     ints = {
         "portal_port": (1, 65535),
-        "session_timeout_s": (60, 30 * 86400),
-        "idle_timeout_s": (30, 30 * 86400),
+        "session_timeout_s": (5, 30 * 86400),
+        "idle_timeout_s": (5, 30 * 86400),
         "rate_limit_kbit_s": (0, 10_000_000),
         "quota_mb": (0, 10_000_000),
         "dhcp_lease_s": (120, 30 * 86400),

@@ -58,14 +58,10 @@ def make_server(
         from cheroot import wsgi
     except ImportError:
         return _werkzeug(app, host, port, context)
-    server = wsgi.Server(
-        (host, port),
-        app,
-        numthreads=threads,
-        server_name="villenum-portal",
-        max_request_header_size=16 * 1024,
-        max_request_body_size=64 * 1024,
-    )
+    server = wsgi.Server((host, port), app, numthreads=threads, server_name="villenum-portal")
+    # a portal request is small: refuse huge headers and bodies before Flask sees them
+    server.max_request_header_size = 16 * 1024
+    server.max_request_body_size = 64 * 1024
     if context is not None:
         from cheroot.ssl.builtin import BuiltinSSLAdapter
 

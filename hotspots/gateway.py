@@ -1,0 +1,373 @@
+"""The hotspot gateway's enforcement: one nftables table, ``inet villenum``.
+
+Authenticated devices are elements ``MAC . IPv4`` of the set ``clients``, each with a timeout
+equal to the session length, so the kernel itself ends sessions. Everything else from the LAN
+is captive: TCP 80 goes to the portal, DNS only to the gateway's own resolver, forwarding is
+refused (foreign DNS, DNS-over-TLS on 853, HTTPS, IPv6) except to the walled garden.
+Authenticated traffic is masqueraded on the WAN.
+
+Every change is one ``nft -f -`` transaction, so the kernel never sees half a ruleset; the
+text fed to nft is built only from the configuration and from addresses that have been
+parsed and re-serialised here — never from request data.
+
+References
+----------
+RFC 8952, "Captive Portal Architecture", section 2.3 (the Captive Portal Enforcement).
+nftables wiki, "Sets" (element timeouts and counters) and "Atomic rule replacement".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import re
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from villenum.errors import GatewayError
+from villenum.hotspots.gateway_config import GatewaySettings
+from villenum.hotspots.sessions import Session
+
+log = logging.getLogger(__name__)
+
+TABLE = "villenum"
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
+@dataclass(frozen=True)
+class Element:
+    """An authenticated device as the kernel sees it: counters since it was let in."""
+
+    mac: str
+    ip: str
+    expires_s: float
+    packets_up: int
+    bytes_up: int
+
+
+def canonical_mac(mac: str) -> str:
+    """``mac`` as lower-case ``aa:bb:cc:dd:ee:ff``.
+
+    Raises
+    ------
+    GatewayError
+        If ``mac`` is not a unicast Ethernet address.
+    """
+    text = str(mac).strip().lower().replace("-", ":")
+    if not _MAC.match(text) or int(text[:2], 16) & 1:
+        raise GatewayError(f"not a unicast MAC address: {mac!r}")
+    return text
+
+
+def canonical_ipv4(ip: str) -> str:
+    """``ip`` re-serialised by :mod:`ipaddress` (so nothing but an address reaches nft).
+
+    Raises
+    ------
+    GatewayError
+        If ``ip`` is not an IPv4 address.
+    """
+    try:
+        return str(ipaddress.IPv4Address(str(ip)))
+    except ValueError:
+        raise GatewayError(f"not an IPv4 address: {ip!r}") from None
+
+
+def ruleset(settings: GatewaySettings) -> str:
+    """The ``inet villenum`` table as nft text, without any client.
+
+    Parameters
+    ----------
+    settings
+        Interfaces, portal address and port, LAN, walled garden and rate limit.
+
+    Returns
+    -------
+    str
+        A table definition for ``nft -f``.
+    """
+    lan, wan = settings.lan_interface, settings.wan_interface
+    portal, port = canonical_ipv4(settings.portal_address), int(settings.portal_port)
+    net = settings.lan_network
+    garden = ", ".join(
+        str(ipaddress.IPv4Network(n, strict=False)) for n in settings.walled_garden_ips
+    )
+    garden_elements = f"\n        elements = {{ {garden} }}" if garden else ""
+    limit_up = limit_down = ""
+    if settings.rate_limit_kbit_s:
+        # a policer: packets over the rate (after a one-second burst) are dropped, so it is a
+        # hard ceiling on throughput, per device and per direction
+        rate = settings.rate_limit_kbit_s * 125
+        limit_up = (
+            f'        iifname "{lan}" update @rate_up {{ ip saddr limit rate over {rate} '
+            f"bytes/second burst {rate} bytes }} drop\n"
+        )
+        limit_down = (
+            f'        oifname "{lan}" update @rate_down {{ ip daddr limit rate over {rate} '
+            f"bytes/second burst {rate} bytes }} drop\n"
+        )
+    return f"""table inet {TABLE} {{
+    set clients {{
+        type ether_addr . ipv4_addr
+        flags timeout
+        counter
+    }}
+    set clients_down {{
+        type ipv4_addr
+        flags timeout
+        counter
+    }}
+    set garden4 {{
+        type ipv4_addr
+        flags interval{garden_elements}
+    }}
+    set rate_up {{
+        type ipv4_addr
+        flags dynamic, timeout
+        timeout 1m
+    }}
+    set rate_down {{
+        type ipv4_addr
+        flags dynamic, timeout
+        timeout 1m
+    }}
+
+    chain prerouting {{
+        type nat hook prerouting priority dstnat; policy accept;
+        iifname "{lan}" ether saddr . ip saddr @clients return
+        iifname "{lan}" ip daddr @garden4 return
+        iifname "{lan}" ip daddr != {portal} tcp dport 80 dnat ip to {portal}:{port}
+    }}
+
+    chain input {{
+        type filter hook input priority filter; policy accept;
+        iifname != "{lan}" accept
+        ct state established,related accept
+        meta l4proto {{ tcp, udp }} th dport 53 accept
+        udp dport 67 accept
+        tcp dport {{ 80, {port} }} accept
+        icmp type echo-request accept
+        meta l4proto ipv6-icmp accept
+        reject with icmpx type admin-prohibited
+    }}
+
+    chain forward {{
+        type filter hook forward priority filter; policy drop;
+{limit_up}        iifname "{lan}" ip saddr {net} ether saddr . ip saddr @clients accept
+{limit_down}        oifname "{lan}" ct state established,related ip daddr @clients_down accept
+        iifname "{lan}" ip daddr @garden4 accept
+        oifname "{lan}" ct state established,related ip saddr @garden4 accept
+        iifname "{lan}" reject with icmpx type admin-prohibited
+    }}
+
+    chain postrouting {{
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname "{wan}" ip saddr {net} masquerade
+    }}
+}}
+"""
+
+
+def run_nft(batch: str) -> str:
+    """Apply ``batch`` as one nftables transaction (``nft -f -``); return nft's output.
+
+    Raises
+    ------
+    GatewayError
+        If nft is missing or refuses the batch (the message has nft's first error line).
+    """
+    return _nft(["nft", "-f", "-"], batch)
+
+
+def _list_set(name: str) -> list[dict]:
+    """The elements of one of the table's sets, as nft's JSON objects."""
+    out = _nft(["nft", "-j", "list", "set", "inet", TABLE, name], "")
+    return [
+        elem.get("elem", {})
+        for item in json.loads(out).get("nftables", [])
+        for elem in item.get("set", {}).get("elem", [])
+    ]
+
+
+def _nft(cmd: list[str], batch: str) -> str:
+    try:
+        proc = subprocess.run(cmd, input=batch, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise GatewayError("the nft command is not installed (Debian package nftables)") from None
+    if proc.returncode != 0:
+        first = next((ln for ln in proc.stderr.splitlines() if ln.strip()), "unknown error")
+        raise GatewayError(f"nft refused the gateway rules: {first}")
+    return proc.stdout
+
+
+class Gateway:
+    """The nftables enforcement of one hotspot (an :class:`villenum.portal.app.Enforcer`).
+
+    Parameters
+    ----------
+    settings
+        The gateway settings.
+    """
+
+    needs_mac = True
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self._forward_before: str | None = None
+
+    def install(self, sessions: Iterable[Session] = (), now_s: float | None = None) -> int:
+        """Replace the table atomically and put the active sessions back (reconciliation).
+
+        Parameters
+        ----------
+        sessions
+            Active sessions from the store; those with a MAC and time left are restored.
+        now_s
+            Current Unix time (to compute each session's remaining timeout).
+
+        Returns
+        -------
+        int
+            The number of devices restored.
+        """
+        import time
+
+        now = time.time() if now_s is None else now_s
+        lines = [f"table inet {TABLE}", f"delete table inet {TABLE}", ruleset(self.settings)]
+        restored = 0
+        for s in sessions:
+            remaining = int(s.expires_s - now)
+            if s.mac and remaining > 0:
+                lines += _add_lines(s.mac, s.ip, remaining)
+                restored += 1
+        self._sysctls()
+        run_nft("\n".join(lines) + "\n")
+        log.info("nftables table inet %s installed, %d device(s) restored", TABLE, restored)
+        return restored
+
+    def remove(self) -> None:
+        """Delete the table (sessions stay in the store) and restore IPv4 forwarding."""
+        run_nft(f"table inet {TABLE}\ndelete table inet {TABLE}\n")
+        if self._forward_before is not None:
+            _write_sysctl("net/ipv4/ip_forward", self._forward_before)
+
+    def allow(self, mac: str | None, ip: str, timeout_s: float) -> None:
+        """Let the device through for ``timeout_s`` seconds (refreshing an existing element)."""
+        if mac is None:
+            raise GatewayError(f"no MAC address known for {ip}")
+        run_nft("\n".join(_del_lines(mac, ip) + _add_lines(mac, ip, int(timeout_s))) + "\n")
+
+    def revoke(self, mac: str | None, ip: str) -> None:
+        """Cut the device off now, including its open connections."""
+        if mac is not None:
+            run_nft("\n".join(_del_lines(mac, ip)) + "\n")
+        # established flows would otherwise keep flowing downstream until they end
+        subprocess.run(
+            ["conntrack", "-D", "-s", canonical_ipv4(ip)], capture_output=True, check=False
+        )
+
+    def elements(self) -> list[Element]:
+        """The devices currently let through, with their upstream counters."""
+        import time
+
+        now = time.time()
+        result = []
+        for body in _list_set("clients"):
+            mac, ip = body["val"]["concat"]
+            counter = body.get("counter", {})
+            result.append(
+                Element(
+                    mac,
+                    ip,
+                    now + body.get("expires", 0),
+                    counter.get("packets", 0),
+                    counter.get("bytes", 0),
+                )
+            )
+        return result
+
+    def download_bytes(self) -> dict[str, int]:
+        """Bytes sent to each authenticated device since it was let in."""
+        return {b["val"]: b.get("counter", {}).get("bytes", 0) for b in _list_set("clients_down")}
+
+    def _sysctls(self) -> None:
+        if self._forward_before is None:
+            self._forward_before = _read_sysctl("net/ipv4/ip_forward")
+        _write_sysctl("net/ipv4/ip_forward", "1")
+        # byte counts per flow for the legal log
+        _write_sysctl("net/netfilter/nf_conntrack_acct", "1", required=False)
+
+
+def _add_lines(mac: str, ip: str, timeout_s: int) -> list[str]:
+    mac, ip = canonical_mac(mac), canonical_ipv4(ip)
+    t = max(1, int(timeout_s))
+    return [
+        f"add element inet {TABLE} clients {{ {mac} . {ip} timeout {t}s }}",
+        f"add element inet {TABLE} clients_down {{ {ip} timeout {t}s }}",
+    ]
+
+
+def _del_lines(mac: str, ip: str) -> list[str]:
+    # "add" first so that "delete" cannot fail on a missing element: one transaction either way
+    mac, ip = canonical_mac(mac), canonical_ipv4(ip)
+    return [
+        f"add element inet {TABLE} clients {{ {mac} . {ip} }}",
+        f"delete element inet {TABLE} clients {{ {mac} . {ip} }}",
+        f"add element inet {TABLE} clients_down {{ {ip} }}",
+        f"delete element inet {TABLE} clients_down {{ {ip} }}",
+    ]
+
+
+def _read_sysctl(name: str) -> str | None:
+    try:
+        return Path("/proc/sys", name).read_text().strip()
+    except OSError:
+        return None
+
+
+def _write_sysctl(name: str, value: str, required: bool = True) -> None:
+    try:
+        Path("/proc/sys", name).write_text(value)
+    except OSError as exc:
+        if required:
+            raise GatewayError(
+                f"cannot set sysctl {name.replace('/', '.')}: {exc.strerror}"
+            ) from None
+
+
+def neighbour_mac(ip: str, interface: str | None = None) -> str | None:
+    """The MAC address the kernel's neighbour (ARP) table has for ``ip``, or ``None``.
+
+    Parameters
+    ----------
+    ip
+        The client's IPv4 address (the source of its TCP connection).
+    interface
+        Restrict the lookup to this interface (the LAN).
+    """
+    try:
+        ip = canonical_ipv4(ip)
+    except GatewayError:
+        return None
+    from pyroute2 import IPRoute
+
+    # states worth nothing: INCOMPLETE (0x01), FAILED (0x20), NOARP (0x40)
+    bad_states = 0x01 | 0x20 | 0x40
+    with IPRoute() as ipr:
+        kwargs = {"dst": ip}
+        if interface:
+            index = ipr.link_lookup(ifname=interface)
+            if not index:
+                return None
+            kwargs["ifindex"] = index[0]
+        for msg in ipr.get_neighbours(**kwargs):
+            mac = msg.get("NDA_LLADDR")
+            if mac and not msg["state"] & bad_states:
+                try:
+                    return canonical_mac(mac)
+                except GatewayError:
+                    continue
+    return None
