@@ -248,7 +248,9 @@ class CoverageResult:
         sites = ";".join(
             f"{i}:{getattr(t, 'site_id', '') or i}" for i, t in enumerate(self.transmitters)
         )
-        with rasterio.open(path, "w", **profile) as dst:
+        # written beside the target and renamed: an interrupted run never leaves half a file
+        partial = path.with_name(f".{path.name}.partial")
+        with rasterio.open(partial, "w", **profile) as dst:
             for i, (values, description, units) in enumerate(bands, start=1):
                 data = np.where(valid, values.astype(np.float32), np.float32(NODATA))
                 dst.write(data.astype(np.float32), i)
@@ -261,6 +263,7 @@ class CoverageResult:
                 notes=" | ".join(self.notes),
                 software="villenum",
             )
+        os.replace(partial, path)
         return path
 
     @classmethod
