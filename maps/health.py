@@ -118,10 +118,11 @@ class _HealthMarkers(JSCSSMixin, MacroElement):
                                            '"': "&quot;", "'": "&#39;"}[c]; });
             }
             function st(h) { return STATES[h.state] ? h.state : "unknown"; }
-            function svg(state, text, size) {
+            function svg(state, text, size, id) {
                 var s = STATES[state];
                 return '<svg xmlns="http://www.w3.org/2000/svg" width="' + size + '" height="' +
-                    size + '" viewBox="0 0 22 22" role="img" aria-label="' + esc(s[3]) + '">' +
+                    size + '" data-hotspot="' + esc(id || "") + '" data-state="' + state + '"' +
+                    ' viewBox="0 0 22 22" role="img" aria-label="' + esc(s[3]) + '">' +
                     '<g class="vn-shape" fill="' + s[0] + '" stroke="#fff" stroke-width="1.2">' +
                     SHAPES[s[1]] + '</g><text x="11" y="' + (s[1] === "triangle" ? 16 : 14.5) +
                     '" text-anchor="middle" font-size="' + (text.length > 2 ? 7.5 : 9) +
@@ -205,13 +206,13 @@ class _HealthMarkers(JSCSSMixin, MacroElement):
                         }).addTo(map);
                     }
                     var icon = L.divIcon({
-                        html: svg(state, String(h.score), 26),
+                        html: svg(state, String(h.score), 26, h.id),
                         className: "vn-hs vn-hs-" + state + (h.flapping ? " vn-flap" : ""),
                         iconSize: [26, 26], iconAnchor: [13, 13], popupAnchor: [0, -12]
                     });
                     var mk = L.marker([h.lat, h.lon], {
                         icon: icon, title: h.name + " – " + STATES[state][3], vnState: state,
-                        alt: h.id, riseOnHover: true, zIndexOffset: 100 * (4 - ORDER.indexOf(state))
+                        riseOnHover: true, zIndexOffset: 100 * (4 - ORDER.indexOf(state))
                     }).bindPopup(popup(h), {maxWidth: 320});
                     groups[zone].addLayer(mk);
                 });

@@ -261,3 +261,67 @@ def snmpd(tmp_path: Path) -> Iterator[dict[str, Any]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def monitored_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """A monitor database after real polls of snmpsim agents: one hotspot per state.
+
+    ``gp1`` up, ``gp2`` degraded (70 clients for 50), ``pv1`` degraded (uplink down), ``ph1``
+    down (nothing listens on its port), ``cb1`` planned (unknown). Yields the paths, the
+    hotspots and a ``cycle()`` function polling again.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from villenum.hotspots.health import HealthConfig
+    from villenum.hotspots.inventory import validate_hotspots, write_inventory
+    from villenum.hotspots.monitor import Monitor, MonitorConfig
+    from villenum.hotspots.snmp import PollerOptions
+    from villenum.hotspots.store import Store
+
+    workdir = tmp_path_factory.mktemp("monitored")
+    files = {"public": ap_records(), "busy": ap_records(clients=70),
+             "nolink": ap_records(uplink_up=False)}  # fmt: skip
+    sim = SnmpSim(workdir, files).start()
+    dead_port = free_udp_port()
+
+    def ap(ident: str, name: str, zone: str, lat: float, lon: float, **kw: Any) -> dict[str, Any]:
+        return {"id": ident, "name": name, "zone": zone, "lat": lat, "lon": lon,
+                "vendor_profile": "openwrt", **kw}  # fmt: skip
+
+    snmp = {"address": "127.0.0.1", "port": sim.port}
+    tables = [
+        ap("gp1", "Grande Plage – casino", "Grande Plage", 43.4838, -1.5588, **snmp,
+           community="public"),
+        ap("gp2", "Grande Plage – nord", "Grande Plage", 43.4850, -1.5577, **snmp,
+           community="busy"),
+        ap("pv1", "Port-Vieux", "Port-Vieux", 43.4815, -1.5640, **snmp, community="nolink"),
+        ap("ph1", "Phare", "Phare", 43.4936, -1.5533, address="127.0.0.1", port=dead_port,
+           community="public"),
+        ap("cb1", "Côte des Basques (planned)", "Côte des Basques", 43.4787, -1.5685),
+    ]  # fmt: skip
+    inventory = write_inventory(tables, workdir / "inventory.toml")
+    hotspots = validate_hotspots(tables)
+    db = workdir / "monitor.db"
+    config = MonitorConfig(
+        interval_s=1.0,
+        poller=PollerOptions(timeout_s=0.3, retries=0, deadline_s=2.0),
+        health=HealthConfig(interval_s=1.0, down_after=2, up_after=2),
+    )
+    store = Store(db)
+    monitor = Monitor(hotspots, store, config)
+
+    def cycle() -> list[dict[str, Any]]:
+        # a thread of its own: Playwright's sync API keeps an event loop in the main thread
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, monitor.cycle()).result()
+
+    for _ in range(3):
+        cycle()
+    try:
+        yield {"db": db, "inventory": inventory, "hotspots": hotspots, "cycle": cycle,
+               "dead_port": dead_port, "workdir": workdir, "files": files}  # fmt: skip
+    finally:
+        sim.stop()
+        store.close()
