@@ -29,6 +29,7 @@ from villenum.errors import ValidityWarning
 KEEP_ABOVE_DBM = -110.0
 # 3GPP UMi/UMa are defined from 10 m; closer cells take the 10 m value
 MIN_DISTANCE_M = 10.0
+MAX_INDOOR_M = 25.0
 
 _HEIGHTS_CACHE: list[tuple[Any, tuple[float, ...], HeightGrid]] = []
 _HEIGHTS_LOCK = threading.Lock()
@@ -141,7 +142,9 @@ class GridContext:
             through_wall = float(
                 prop.o2i_penetration_loss(tx.frequency_mhz / 1000.0, self.o2i_model)
             )
-            loss = loss + np.where(cell_indoor, through_wall + 0.5 * vis.indoor_m, 0.0)
+            # TR 38.901 draws the indoor distance up to 25 m; deeper cells are capped there
+            indoor_m = np.minimum(vis.indoor_m, MAX_INDOOR_M)
+            loss = loss + np.where(cell_indoor, through_wall + 0.5 * indoor_m, 0.0)
         # compass bearing (clockwise from north) and depression angle seen from the antenna
         azimuth = np.degrees(np.arctan2(dx[0, wc], dy[wr, 0]))
         elevation = np.degrees(np.arctan2(tx.height_m - client.height_m, np.maximum(dist, 1.0)))

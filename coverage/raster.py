@@ -492,7 +492,9 @@ def compute_coverage(
         shape=(rows * cols, len(transmitters)),
     )
     notes = list(getattr(city, "notes", []))
-    notes.append("building heights are estimates; terrain is taken as flat (no DEM offline)")
+    notes.append(
+        "terrain is taken as flat (no DEM offline); median path loss, no shadow-fading margin"
+    )
     return CoverageResult(
         rx_dbm=rx_dbm,
         server=server,

@@ -1,0 +1,126 @@
+"""The coverage engine and CLI on the embedded Biarritz model."""
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+import shapely
+
+from villenum.cli import main
+from villenum.coverage.los import reference_line_of_sight, trace_paths
+from villenum.coverage.radio import Transmitter
+from villenum.coverage.raster import compute_coverage
+
+# Four illustrative access points on the seafront and in the centre (lon, lat)
+SITES = [
+    ("grande-plage", -1.5586, 43.4832, {}),
+    ("casino", -1.5612, 43.4847, {}),
+    ("halles", -1.5531, 43.4807, {"band": "2.4"}),
+    ("port-vieux", -1.5668, 43.4830, {"height_m": 8}),
+]
+
+
+def _write_sites(path, sites=SITES):
+    feats = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"id": name, **props},
+        }
+        for name, lon, lat, props in sites
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def street_ap(biarritz):
+    """One 5 GHz AP on a street node near the centre of Biarritz, and its coverage."""
+    nodes = np.array([(d["x"], d["y"]) for _, d in biarritz.streets.nodes(data=True)])
+    centre = biarritz.town_hall.geometry.iloc[0]
+    x, y = nodes[np.argmin(np.hypot(nodes[:, 0] - centre.x, nodes[:, 1] - centre.y))]
+    ap = Transmitter(float(x), float(y), band="5", site_id="mairie")
+    return ap, compute_coverage(biarritz, [ap], 5.0, 300.0, progress=False)
+
+
+def test_street_cells_beat_cells_behind_buildings(street_ap):
+    ap, result = street_ap
+    rows, cols = result.shape
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    d = np.hypot(result.left + (xx + 0.5) * 5 - ap.x, result.top - (yy + 0.5) * 5 - ap.y)
+    ring = (d > 60) & (d < 150) & ~result.indoor
+    los = ring & (result.los == 1)
+    nlos = ring & (result.los == 0)
+    assert los.sum() > 50 and nlos.sum() > 50
+    gap = np.median(result.rx_dbm[los]) - np.median(result.rx_dbm[nlos])
+    assert gap > 10.0
+    # indoor cells pay the building entry loss on top
+    indoor = (d > 60) & (d < 150) & result.indoor
+    assert np.median(result.rx_dbm[indoor]) < np.median(result.rx_dbm[nlos])
+
+
+def test_los_agrees_with_vector_reference_in_biarritz(biarritz, street_ap):
+    ap, result = street_ap
+    rng = np.random.default_rng(3)
+    rr, cc = np.nonzero((result.server == 0) & ~result.indoor)
+    pick = rng.choice(rr.size, 400, replace=False)
+    x = result.left + (cc[pick] + 0.5) * 5
+    y = result.top - (rr[pick] + 0.5) * 5
+    near = biarritz.buildings.iloc[
+        biarritz.buildings.sindex.query(shapely.Point(ap.x, ap.y).buffer(320))
+    ]
+    ref = reference_line_of_sight(near, ap.x, ap.y, ap.height_m, x, y)
+    fan = result.los[rr[pick], cc[pick]] == 1
+    assert ref.sum() >= 20 and (~ref).sum() >= 20  # both answers occur
+    print("fan/reference agreement", (fan == ref).mean(), "LoS share", ref.mean())
+    assert (fan == ref).mean() > 0.93
+    from villenum.coverage.los import HeightGrid
+
+    grid = HeightGrid.from_buildings(near, (ap.x - 320, ap.y - 320, ap.x + 320, ap.y + 320), 1.0)
+    exact = trace_paths(grid, ap.x, ap.y, ap.height_m, x, y)
+    print("exact/reference agreement", (exact.los == ref).mean())
+    assert (exact.los == ref).mean() > 0.97
+
+
+def test_wifi_cli_writes_geotiff_and_zone_csv(biarritz, tmp_path, capsys):
+    sites = _write_sites(tmp_path / "sites.geojson")
+    out = tmp_path / "out"
+    status = main(["coverage", "wifi", "--sites", str(sites), "--out", str(out), "--no-progress"])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "of peak visitors" in printed and "wifi_coverage.tif" in printed
+    with rasterio.open(out / "wifi_coverage.tif") as src:
+        assert src.crs.to_epsg() == 2154
+        assert src.descriptions[0].startswith("best-server received power")
+        band1 = src.read(1, masked=True)
+        assert band1.count() > 10_000
+        assert band1.min() > -140 and band1.max() < 0
+    lines = (out / "wifi_zones.csv").read_text().splitlines()
+    assert len(lines) == 1 + len(biarritz.zones) + 1
+    # `coverage zones` recomputes the same shares from the GeoTIFF alone
+    assert (
+        main(
+            ["coverage", "zones", str(out / "wifi_coverage.tif"), "--out", str(tmp_path / "z.csv")]
+        )
+        == 0
+    )
+    again = (tmp_path / "z.csv").read_text().splitlines()
+    assert again == lines
+
+
+@pytest.mark.parametrize(
+    ("sites", "message"),
+    [
+        ([("far", -1.40, 43.48, {})], "outside Biarritz"),
+        ([], "feature list is empty"),
+        ([("loud", -1.5586, 43.4832, {"band": "2.4", "eirp_dbm": 30})], "French limit"),
+    ],
+)
+def test_wifi_cli_bad_input_is_one_line_exit_2(biarritz, tmp_path, capsys, sites, message):
+    path = _write_sites(tmp_path / "s.geojson", sites)
+    status = main(["coverage", "wifi", "--sites", str(path), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert status == 2
+    assert len(err.splitlines()) == 1 and message in err
+    assert not (tmp_path / "o" / "wifi_coverage.tif").exists()
