@@ -3,7 +3,7 @@
 Every function takes layers in any projected CRS (the city model is in Lambert-93, EPSG:2154),
 simplifies them in metres, reprojects them to WGS 84 and rounds coordinates to 10^-6 degree
 (about 0.1 m), so a Biarritz map with its 14 000 buildings stays a few megabytes. Each layer
-is an overlay of the map's single layer control, kept last so it lists every layer.
+is an overlay of the map's single layer control, which renders after every layer.
 
 Colours are colour-blind safe: the Okabe–Ito palette for categories [1]_, viridis-family
 scales for quantities [2]_, and hotspot states are told apart by shape and text too.
@@ -974,11 +974,8 @@ def _present(value: Any) -> bool:
 
 
 def _add(m: folium.Map, layer: Any) -> Any:
-    """Add a layer, then keep the map's one layer control last so it lists every layer."""
+    """Add a layer, and a layer control if the map has none (rendered last, see offline)."""
     m.add_child(layer)
-    controls = [k for k, c in m._children.items() if isinstance(c, folium.LayerControl)]
-    control = m._children.pop(controls[0]) if controls else folium.LayerControl(collapsed=False)
-    for key in controls[1:]:
-        del m._children[key]
-    m.add_child(control)
+    if not any(isinstance(c, folium.LayerControl) for c in m._children.values()):
+        m.add_child(folium.LayerControl(collapsed=False))
     return layer

@@ -68,11 +68,28 @@ class OfflineFigure(Figure):
     def render(self, **kwargs: Any) -> str:
         """Render the page with local assets (branca's ``Figure.render`` plus the swap)."""
         for child in self._children.values():
+            if isinstance(child, folium.Map):
+                _one_layer_control(child)
             child.render(**kwargs)
         base = self._relative_base or self.asset_url_prefix
         mode = "url" if base is not None else "inline"
         self.used_assets = _assets.localise_header(self.header, mode, base or "")
         return self._template.render(this=self, kwargs=kwargs)
+
+
+def _one_layer_control(m: folium.Map) -> None:
+    """Keep one layer control (the last added wins) and render it after every layer.
+
+    :mod:`villenum.maps.layers` adds a control as layers come; a caller may add its own too
+    (collapsed, say). Two controls would list the layers twice, and a control rendered before
+    a layer would reference a JavaScript variable not defined yet.
+    """
+    keys = [k for k, c in m._children.items() if isinstance(c, folium.LayerControl)]
+    if keys:
+        control = m._children.pop(keys[-1])
+        for key in keys[:-1]:
+            del m._children[key]
+        m._children[keys[-1]] = control
 
 
 class _Attribution(MacroElement):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,8 +198,28 @@ def test_saving_twice_replaces_the_html(tmp_path: Path) -> None:
 
 
 def _map_var(html: str) -> str:
-    import re
 
     match = re.search(r"var (map_[0-9a-f]+) = L\.map", html)
     assert match
     return match.group(1)
+
+
+def test_notebook_display_is_self_contained() -> None:
+    html = _demo_map()._repr_html_()
+    assert "srcdoc=" in html
+    # everything inlined: no script or stylesheet is fetched at all
+    assert "&lt;script src=" not in html and 'rel=&quot;stylesheet&quot;' not in html
+    assert "L.markerClusterGroup" in html
+
+
+def test_one_layer_control_the_last_added_rendered_last() -> None:
+    m = offline_map(bounds_wgs84=BOUNDS)
+    folium.LayerControl(collapsed=False).add_to(m)  # too early: before any layer
+    folium.FeatureGroup(name="late layer").add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    folium.CircleMarker((43.47, -1.55)).add_to(m)
+    html = render_map(m)
+    assert html.count("L.control.layers(") == 1
+    assert '"collapsed": true' in html
+    assert html.index('"late layer"') < html.index("L.control.layers(")
+    assert html.index("L.circleMarker(") < html.index("L.control.layers(")
