@@ -1,9 +1,10 @@
 """The hotspot's DNS and DHCP: a dnsmasq configuration and process.
 
 The resolver is truthful: it never answers with the portal's address, so no device keeps a
-poisoned answer after login. DHCP announces the RFC 8908 API with option 114 (RFC 8910), and
-walled-garden names are added to the nftables set ``garden4`` as dnsmasq resolves them
-(``nftset=``), so their addresses are reachable before login. Queries are not logged.
+poisoned answer after login. DHCP announces the RFC 8908 API with option 114 (RFC 8910) when
+the portal is HTTPS, and walled-garden names are added to the nftables set ``garden4`` as
+dnsmasq resolves them (``nftset=``), so their addresses are reachable before login. Queries
+are not logged.
 
 References
 ----------
@@ -58,9 +59,11 @@ def dnsmasq_config(settings: GatewaySettings) -> str:
             f"dhcp-leasefile={state / 'dnsmasq.leases'}",
             f"dhcp-option=option:router,{settings.portal_address}",
             f"dhcp-option=option:dns-server,{settings.portal_address}",
-            # RFC 8910: the captive-portal API URI (option 114)
-            f'dhcp-option=114,"{settings.api_url}"',
         ]
+        # RFC 8910: the captive-portal API URI (option 114); it must be https, and clients
+        # ignore a plain-http one, so it is announced only by an HTTPS portal
+        if settings.https:
+            lines.append(f'dhcp-option=114,"{settings.api_url}"')
     else:
         lines.append(f"no-dhcp-interface={settings.lan_interface}")
     if settings.walled_garden_hosts:
