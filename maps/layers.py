@@ -627,7 +627,7 @@ def add_hotspots(
         skip = {gdf.geometry.name, label_column}
         tooltip_columns = [c for c in gdf.columns if c not in skip][:6]
     order = list(table)
-    raw = [str(s) if s is not None and s == s else "unknown" for s in gdf[state_column]]
+    raw = ["unknown" if _missing(s) else str(s) for s in gdf[state_column]]
     indices = [order.index(s) if s in table else order.index("unknown") for s in raw]
     icons = [_state_icon(*table[s][:3], title=table[s][3]) for s in order]
     layer = _vector_layer(
@@ -889,13 +889,15 @@ def _state_icon(colour: str, shape: str, symbol: str, *, title: str = "", size: 
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
         f'viewBox="0 0 22 22" role="img" aria-label="{html.escape(title)}">'
-        f'<g fill="{colour}" stroke="#ffffff" stroke-width="1.5">{_SHAPES[shape]}</g>'
+        f'<g fill="{html.escape(colour)}" stroke="#ffffff" stroke-width="1.5">{_SHAPES[shape]}</g>'
         f'<text x="11" y="{y}" text-anchor="middle" font-size="11" font-weight="bold" '
         f'font-family="sans-serif" fill="#ffffff">{html.escape(symbol)}</text></svg>'
     )
 
 
 def _swatch(colour: str, shape: str, symbol: str) -> str:
+    if shape in _SHAPES and (shape != "square" or symbol):
+        return _state_icon(colour, shape, symbol, size=16)
     colour = html.escape(colour)
     if shape in ("line", "dash"):
         dash = ' stroke-dasharray="5 3"' if shape == "dash" else ""
@@ -903,8 +905,6 @@ def _swatch(colour: str, shape: str, symbol: str) -> str:
             f'<svg width="22" height="12"><line x1="1" y1="6" x2="21" y2="6" '
             f'stroke="{colour}" stroke-width="3"{dash}/></svg>'
         )
-    if shape in _SHAPES and (shape != "square" or symbol):
-        return _state_icon(colour, shape, symbol, size=16)
     return (
         f'<span style="display:inline-block;width:14px;height:14px;background:{colour};'
         'border:1px solid #555"></span>'
@@ -930,6 +930,8 @@ def _alias(column: str) -> str:
 
 
 def _fmt(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
     if isinstance(value, float | np.floating):
         if not math.isfinite(value):
             return "–"
@@ -967,10 +969,14 @@ def _vector_layer(
     )
 
 
+def _missing(value: Any) -> bool:
+    import pandas as pd
+
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
 def _present(value: Any) -> bool:
-    return (
-        value is not None and not (isinstance(value, float) and math.isnan(value)) and value != ""
-    )
+    return not _missing(value) and value != ""
 
 
 def _add(m: folium.Map, layer: Any) -> Any:

@@ -310,3 +310,18 @@ def test_all_layers_drawn_in_chromium(tmp_path: Path, page: Any, offsite: Any) -
     page.hover(".vn-marker >> nth=1")
     assert "hs-port-vieux" in page.inner_text(".leaflet-tooltip")
     assert "clients: 0" in page.inner_text(".leaflet-tooltip")
+
+
+def test_missing_values_and_booleans_in_tooltips() -> None:
+    import pandas as pd
+
+    hotspots = _hotspots().iloc[:2].assign(
+        name=pd.array(["hs-a", None], dtype="string"),
+        state=pd.array(["up", None], dtype="string"),
+        indoor=[True, False],
+    )
+    m = offline_map(bounds_wgs84=layers.wgs84_bounds(hotspots))
+    layers.add_hotspots(m, hotspots, tooltip_columns=["state", "indoor"])
+    data = _layer_data(render_map(m), "Hotspots")
+    assert data["s"] == [0, list(layers.HOTSPOT_STATES).index("unknown")]
+    assert data["p"] == [["hs-a", "up", "yes"], [None, None, "no"]]
