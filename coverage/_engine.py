@@ -124,6 +124,7 @@ class GridContext:
             return None
         gr, gc = wr + r0, wc + c0
         client = self.client
+        cell_indoor = self.indoor[gr, gc]
         vis = visibility_disc(
             self.heights,
             tx.x,
@@ -134,10 +135,10 @@ class GridContext:
             client.height_m,
             max_range_m=self.max_range_m,
             ray_spacing_m=res,
+            rx_indoor=cell_indoor,
         )
         dist = d2[wr, wc]
         loss = path_loss(self.model, dist, tx.frequency_mhz, tx.height_m, client.height_m, vis.los)
-        cell_indoor = self.indoor[gr, gc]
         if cell_indoor.any():
             through_wall = float(
                 prop.o2i_penetration_loss(tx.frequency_mhz / 1000.0, self.o2i_model)
@@ -145,16 +146,13 @@ class GridContext:
             # TR 38.901 draws the indoor distance up to 25 m; deeper cells are capped there
             indoor_m = np.minimum(vis.indoor_m, MAX_INDOOR_M)
             loss = loss + np.where(cell_indoor, through_wall + 0.5 * indoor_m, 0.0)
-        # compass bearing (clockwise from north) and depression angle seen from the antenna
-        azimuth = np.degrees(np.arctan2(dx[0, wc], dy[wr, 0]))
-        elevation = np.degrees(np.arctan2(tx.height_m - client.height_m, np.maximum(dist, 1.0)))
-        rx = (
-            tx.effective_eirp_dbm
-            + client.antenna_gain_dbi
-            + tx.relative_gain_db(azimuth, elevation)
-            - loss
-        ).astype(np.float32)
-        return gr, gc, rx, vis.los
+        rx = tx.effective_eirp_dbm + client.antenna_gain_dbi - loss
+        if getattr(tx, "azimuth_deg", None) is not None:
+            # compass bearing (clockwise from north) and depression angle seen from the antenna
+            azimuth = np.degrees(np.arctan2(dx[0, wc], dy[wr, 0]))
+            elevation = np.degrees(np.arctan2(tx.height_m - client.height_m, np.maximum(dist, 1)))
+            rx = rx + tx.relative_gain_db(azimuth, elevation)
+        return gr, gc, rx.astype(np.float32), vis.los
 
 
 class Accumulator:
@@ -165,9 +163,8 @@ class Accumulator:
         self.server = np.full(shape, -1, dtype=np.int32)
         self.best_los = np.zeros(shape, dtype=bool)
         self.channel_mw = np.zeros((n_channels, *shape), dtype=np.float32)
-        self.cells: list[npt.NDArray[np.int64]] = []
-        self.sites: list[npt.NDArray[np.int64]] = []
-        self.powers: list[npt.NDArray[np.float32]] = []
+        # per transmitter: flat cell indices and received powers above KEEP_ABOVE_DBM
+        self.columns: dict[int, tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]] = {}
 
     def add(self, index: int, channel: int, gr: Any, gc: Any, rx: Any, los: Any) -> None:
         better = rx > self.best[gr, gc]
@@ -178,9 +175,7 @@ class Accumulator:
         self.channel_mw[channel, gr, gc] += np.power(np.float32(10.0), rx / np.float32(10.0))
         keep = rx >= KEEP_ABOVE_DBM
         cols = self.best.shape[1]
-        self.cells.append(gr[keep].astype(np.int64) * cols + gc[keep])
-        self.sites.append(np.full(int(keep.sum()), index, dtype=np.int64))
-        self.powers.append(rx[keep])
+        self.columns[index] = ((gr[keep] * cols + gc[keep]).astype(np.int32), rx[keep])
 
     def merge(self, other: Accumulator) -> None:
         better = other.best > self.best
@@ -188,9 +183,23 @@ class Accumulator:
         self.server = np.where(better, other.server, self.server)
         self.best_los = np.where(better, other.best_los, self.best_los)
         self.channel_mw += other.channel_mw
-        self.cells += other.cells
-        self.sites += other.sites
-        self.powers += other.powers
+        self.columns.update(other.columns)
+
+    def site_matrix(self, n_sites: int) -> Any:
+        """Kept powers as a CSC matrix (cells × transmitters), stored as dBm − KEEP + 1 > 0.
+
+        Built column by column in transmitter order, so no sort and one copy of the data.
+        """
+        import scipy.sparse as sp
+
+        empty = (np.zeros(0, np.int32), np.zeros(0, np.float32))
+        parts = [self.columns.pop(i, empty) for i in range(n_sites)]
+        indptr = np.zeros(n_sites + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum([p[0].size for p in parts])
+        indices = np.concatenate([p[0] for p in parts])
+        data = np.concatenate([p[1] for p in parts]) - np.float32(KEEP_ABOVE_DBM - 1.0)
+        del parts
+        return sp.csc_matrix((data, indices, indptr), shape=(self.best.size, n_sites))
 
 
 def run(

@@ -222,6 +222,7 @@ def visibility_disc(
     max_range_m: float,
     step_m: float | None = None,
     ray_spacing_m: float | None = None,
+    rx_indoor: npt.NDArray[np.bool_] | None = None,
 ) -> Visibility:
     """Line of sight from one transmitter to many receivers, by a fan of rays.
 
@@ -246,6 +247,9 @@ def visibility_disc(
         Sampling step along the rays (m); default the grid's pixel size.
     ray_spacing_m
         Largest gap between neighbouring rays at ``max_range_m`` (m).
+    rx_indoor
+        Which receivers are inside a building, when the caller already knows; by default
+        looked up in ``grid``.
 
     Returns
     -------
@@ -261,7 +265,8 @@ def visibility_disc(
     dy = np.asarray(rx_y, dtype=np.float64) - tx_y
     r = np.hypot(dx, dy)
     ray = np.rint(np.arctan2(dy, dx) * (n_rays / (2 * math.pi))).astype(np.intp) % n_rays
-    rx_indoor = grid.sample(rx_x, rx_y) > 0
+    if rx_indoor is None:
+        rx_indoor = grid.sample(rx_x, rx_y) > 0
     return _receiver_view(ray, r, rx_indoor, marched, tx_height_m, rx_height_m, step)
 
 

@@ -80,7 +80,7 @@ class CoverageResult:
     transmitters
         The transmitters, in server-index order.
     site_power
-        CSR matrix (cells × transmitters): each transmitter's received power in dBm plus
+        CSC matrix (cells × transmitters): each transmitter's received power in dBm plus
         ``-KEEP_ABOVE_DBM + 1`` (so every stored value is > 0), kept above ``KEEP_ABOVE_DBM``;
         ``None`` for a result read back from a GeoTIFF.
     uplink_offset_db
@@ -105,7 +105,7 @@ class CoverageResult:
     resolution_m: float
     crs: str = "EPSG:2154"
     transmitters: list[Any] = field(default_factory=list)
-    site_power: sp.csr_matrix | None = None
+    site_power: sp.csc_matrix | None = None
     uplink_offset_db: npt.NDArray[np.float64] | None = None
     demand: Any = None
     quantity: str = "received power"
@@ -484,13 +484,7 @@ def compute_coverage(
             mcs[rr[m], cc[m]] = achievable_mcs(best[rr[m], cc[m]], int(width), sinr[rr[m], cc[m]])
     los_band = np.where(covered_any, best_los.astype(np.int8), np.int8(-1))
 
-    site_power = sp.csr_matrix(
-        (
-            np.concatenate([p - np.float32(KEEP_ABOVE_DBM - 1.0) for p in acc.powers]),
-            (np.concatenate(acc.cells), np.concatenate(acc.sites)),
-        ),
-        shape=(rows * cols, len(transmitters)),
-    )
+    site_power = acc.site_matrix(len(transmitters))
     notes = list(getattr(city, "notes", []))
     notes.append(
         "terrain is taken as flat (no DEM offline); median path loss, no shadow-fading margin"
