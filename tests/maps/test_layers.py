@@ -315,10 +315,14 @@ def test_all_layers_drawn_in_chromium(tmp_path: Path, page: Any, offsite: Any) -
 def test_missing_values_and_booleans_in_tooltips() -> None:
     import pandas as pd
 
-    hotspots = _hotspots().iloc[:2].assign(
-        name=pd.array(["hs-a", None], dtype="string"),
-        state=pd.array(["up", None], dtype="string"),
-        indoor=[True, False],
+    hotspots = (
+        _hotspots()
+        .iloc[:2]
+        .assign(
+            name=pd.array(["hs-a", None], dtype="string"),
+            state=pd.array(["up", None], dtype="string"),
+            indoor=[True, False],
+        )
     )
     m = offline_map(bounds_wgs84=layers.wgs84_bounds(hotspots))
     layers.add_hotspots(m, hotspots, tooltip_columns=["state", "indoor"])

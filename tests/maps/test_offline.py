@@ -61,7 +61,11 @@ def test_saved_map_opens_from_disk_without_network(tmp_path: Path, page: Any, of
     _check_page(page)
     # zooming in opens the cluster: the awesome-marker and Leaflet's default icon images load
     page.evaluate(f"() => {_map_var(text)}.setView([43.4816, -1.5573], 16)")
-    page.wait_for_function("() => document.querySelectorAll('.leaflet-marker-icon').length >= 2")
+    page.wait_for_function(
+        "() => document.querySelector('div.awesome-marker')"
+        " && document.querySelector('img.leaflet-marker-icon')"
+        " && !document.querySelector('.marker-cluster')"
+    )
     page.wait_for_load_state("networkidle")
     assert any(u.endswith("marker-icon.png") for u in page.requested_urls)
     assert any("markers-soft" in u for u in page.requested_urls)
@@ -82,9 +86,20 @@ def test_saved_map_served_over_http(
 
 @pytest.mark.chromium
 def test_inline_render_is_self_contained(page: Any, offsite: Any) -> None:
-    page.set_content(render_map(_demo_map()))
+    html = render_map(_demo_map())
+    page.set_content(html)
     _check_page(page)
+    # Leaflet's default marker cannot find its image next to an inlined stylesheet: the page
+    # gives it data URIs instead
+    page.evaluate(f"() => {_map_var(html)}.setView([43.4816, -1.5573], 16)")
+    page.wait_for_function("() => document.querySelector('img.leaflet-marker-icon')")
+    src = page.get_attribute("img.leaflet-marker-icon", "src")
+    assert src.startswith("data:image/png;base64,")
+    assert (
+        page.evaluate("() => document.querySelector('img.leaflet-marker-icon').naturalWidth") == 25
+    )
     assert offsite(page.requested_urls) == []
+    assert page.console_errors == []
 
 
 @pytest.fixture
@@ -208,7 +223,7 @@ def test_notebook_display_is_self_contained() -> None:
     html = _demo_map()._repr_html_()
     assert "srcdoc=" in html
     # everything inlined: no script or stylesheet is fetched at all
-    assert "&lt;script src=" not in html and 'rel=&quot;stylesheet&quot;' not in html
+    assert "&lt;script src=" not in html and "rel=&quot;stylesheet&quot;" not in html
     assert "L.markerClusterGroup" in html
 
 
