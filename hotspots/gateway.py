@@ -98,16 +98,18 @@ def ruleset(settings: GatewaySettings) -> str:
     garden_elements = f"\n        elements = {{ {garden} }}" if garden else ""
     limit_up = limit_down = ""
     if settings.rate_limit_kbit_s:
-        # a policer: packets over the rate (after a one-second burst) are dropped, so it is a
+        # a policer: packets over the rate (after a 1.5-second burst) are dropped, so it is a
         # hard ceiling on throughput, per device and per direction
         rate = settings.rate_limit_kbit_s * 125
+        # the kernel's byte bucket holds one second of rate plus the burst: half a second more
+        burst = rate // 2
         limit_up = (
             f'        iifname "{lan}" update @rate_up {{ ip saddr limit rate over {rate} '
-            f"bytes/second burst {rate} bytes }} drop\n"
+            f"bytes/second burst {burst} bytes }} drop\n"
         )
         limit_down = (
             f'        oifname "{lan}" update @rate_down {{ ip daddr limit rate over {rate} '
-            f"bytes/second burst {rate} bytes }} drop\n"
+            f"bytes/second burst {burst} bytes }} drop\n"
         )
     return f"""table inet {TABLE} {{
     set clients {{

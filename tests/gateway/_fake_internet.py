@@ -2,7 +2,8 @@
 
 Run inside the "internet" namespace: ``python _fake_internet.py ADDRESS``. HTTP on port 80
 answers the probes of :data:`villenum.portal.probes.OS_PROBES` byte for byte (by Host and
-path) and anything else with a page naming the host; DNS on port 53 resolves every name to
+path) ``/bytes/N`` with N zero bytes, and anything else with a page naming the host and the
+source address it saw; DNS on port 53 resolves every name to
 ADDRESS except ``garden.example`` (the walled garden) which gets ADDRESS's neighbour ``.7``.
 """
 
@@ -34,6 +35,10 @@ class Handler(BaseHTTPRequestHandler):
             if probe.location:
                 self.send_header("Location", probe.location)
             body = probe.body
+        elif self.path.startswith("/bytes/") and self.path[7:].isdigit():
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            body = bytes(min(int(self.path[7:]), 50_000_000))
         else:
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")

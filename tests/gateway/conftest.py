@@ -208,45 +208,34 @@ class Lab:
             shutil.rmtree(Path("/etc/netns", ns), ignore_errors=True)
 
     # -- the gateway -----------------------------------------------------------------------
-    def config(self, session_timeout_s: int = 600, **extra: Any) -> Path:
-        path = self.tmp / f"gateway-{session_timeout_s}.toml"
-        lines = [
-            "[gateway]",
-            'lan_interface = "br0"',
-            'wan_interface = "wan0"',
-            f'portal_address = "{PORTAL}"',
-            "portal_port = 8080",
-            f"session_timeout_s = {session_timeout_s}",
-            "idle_timeout_s = 3600",
-            "poll_interval_s = 0.5",
-            f'state_dir = "{self.state}"',
-            "dnsmasq = true",
-            f'dns_upstream = ["{INTERNET}"]',
-            'walled_garden_hosts = ["garden.example"]',
-            'dhcp_range = ["10.77.0.100", "10.77.0.200"]',
-            'venue_info_url = "https://www.biarritz.fr/"',
-        ]
-        lines += [f"{k} = {v!r}".replace("'", '"') for k, v in extra.items()]
-        path.write_text("\n".join(lines) + "\n")
+    def config(self, session_timeout_s: int = 600, **extra: int) -> Path:
+        path = self.tmp / f"gateway-{session_timeout_s}-{len(extra)}.toml"
+        keys = {
+            "lan_interface": '"br0"',
+            "wan_interface": '"wan0"',
+            "portal_address": f'"{PORTAL}"',
+            "portal_port": 8080,
+            "session_timeout_s": session_timeout_s,
+            "idle_timeout_s": 3600,
+            "poll_interval_s": 0.5,
+            "state_dir": f'"{self.state}"',
+            "dnsmasq": "true",
+            "dns_upstream": f'["{INTERNET}"]',
+            "walled_garden_hosts": '["garden.example"]',
+            "dhcp_range": '["10.77.0.100", "10.77.0.200"]',
+            "venue_info_url": '"https://www.biarritz.fr/"',
+        } | extra
+        path.write_text("[gateway]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items()))
         return path
 
-    def start_gateway(self, config: Path) -> None:
+    def start_gateway(self, config: Path, env: dict[str, str] | None = None) -> None:
         assert self.gateway is None
+        command = ["ip", "netns", "exec", self.gw, VILLENUM, "-v", "gateway", "run", "--config"]
         self.gateway = subprocess.Popen(
-            [
-                "ip",
-                "netns",
-                "exec",
-                self.gw,
-                VILLENUM,
-                "-v",
-                "gateway",
-                "run",
-                "--config",
-                str(config),
-            ],
+            [*command, str(config)],
             stdout=self.log.open("a"),
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -276,10 +265,10 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Lab]:
     if not is_root:
         pytest.skip("needs root for network namespaces")
-    lab = Lab(tmp_path_factory.mktemp("lab"))
+    lab = Lab(tmp_path_factory.mktemp("lab"), getattr(request.module, "CLIENTS", 2))
     try:
         lab.build()
         yield lab
