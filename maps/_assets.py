@@ -144,7 +144,7 @@ def localise_header(header: Element, mode: str, base: str) -> set[str]:
         if name not in LINKS:
             raise ValueError(
                 f"map asset {name!r} ({child.url}) has no offline copy: vendor it in "
-                f"villenum/maps/static/vendor and list it in villenum.maps._assets.LINKS"
+                f"maps/static/vendor and list it in villenum.maps._assets.LINKS"
             )
         bundle = LINKS[name]
         if bundle is None:
