@@ -238,3 +238,16 @@ def test_one_layer_control_the_last_added_rendered_last() -> None:
     assert '"collapsed": true' in html
     assert html.index('"late layer"') < html.index("L.control.layers(")
     assert html.index("L.circleMarker(") < html.index("L.control.layers(")
+
+
+def test_every_folium_default_is_vendored_or_dropped_and_licensed() -> None:
+    from villenum.maps import _assets
+
+    names = {n for n, _ in [*folium.Map.default_js, *folium.Map.default_css]}
+    names |= {n for n, _ in [*MarkerCluster.default_js, *MarkerCluster.default_css]}
+    assert names <= set(_assets.LINKS)
+    for asset in _assets.all_assets():
+        assert _assets.source_path(asset).stat().st_size > 0
+    for folder in _assets.VENDOR_DIR.iterdir():
+        if folder.is_dir():
+            assert list(folder.glob("LICENSE*")), f"{folder.name} has no licence file"
