@@ -3,7 +3,8 @@
 A building is eligible when the drop from the nearest point of a fibre route to the building,
 walked along the street graph, is at most ``max_distance_m``: the street node nearest to the
 building is reached from the route's street nodes by the shortest path, and the straight hop
-from that node to the building is added. The commune's ARCEP figures (``city.fibre``) are
+from that node to the building is added; a building within 30 m of a route is connected
+directly (a drop cable). The commune's ARCEP figures (``city.fibre``) are
 shown beside the result: they count connectable premises, not buildings, and are old.
 """
 
@@ -21,6 +22,8 @@ from villenum.errors import CoverageError
 # a street node belongs to a route when the route passes this close (m): routes are drawn
 # along streets, rarely exactly on the graph's centre lines
 ROUTE_SNAP_M = 15.0
+# a building this close to a route is connected straight to it (a drop cable)
+DROP_M = 30.0
 
 
 def read_routes(path: str | Path, crs: str = "EPSG:2154") -> Any:
@@ -97,9 +100,9 @@ def fibre_eligibility(city: Any, routes: Any, max_distance_m: float = 100.0) -> 
     centres = city.buildings.geometry.representative_point()
     bxy = np.column_stack([centres.x.to_numpy(), centres.y.to_numpy()])
     hop, nearest = cKDTree(xy).query(bxy)
-    # a building next to the route itself needs no street walk at all
+    # a building beside the route is served by a direct drop, whatever the nearest node
     direct = shapely.distance(network, shapely.points(bxy))
-    distance = np.minimum(node_distance[nearest] + hop, direct)
+    distance = np.minimum(node_distance[nearest] + hop, np.where(direct <= DROP_M, direct, np.inf))
     out = city.buildings.copy()
     out["fibre_distance_m"] = distance
     out["fibre_eligible"] = distance <= max_distance_m
