@@ -71,8 +71,35 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         raise MonitorError("the admin app needs MONITOR_DB, the monitor database path")
     app.register_blueprint(bp)
     app.register_blueprint(asset_blueprint(), url_prefix=DEFAULT_ASSET_PREFIX)
-    app.extensions["villenum_map_cache"] = {"lock": threading.Lock(), "html": None, "key": None}
+    cache: dict[str, Any] = {"lock": threading.Lock(), "html": None, "key": None, "city": None}
+    app.extensions["villenum_map_cache"] = cache
+    city = app.config["MONITOR_CITY"]
+    if isinstance(city, str):
+        # loading a city model takes seconds: do it aside, the map shows the city once ready
+        cache["city_ready"] = threading.Event()
+        threading.Thread(
+            target=_load_city, args=(app.config["MONITOR_DB"], city, cache), daemon=True
+        ).start()
+    else:
+        cache["city"] = city
     return app
+
+
+def _load_city(db_path: str, city: str, cache: dict[str, Any]) -> None:
+    import logging
+
+    from villenum.errors import VillenumError
+    from villenum.hotspots.store import Store
+    from villenum.maps.health import resolve_city
+
+    try:
+        with Store(db_path, readonly=True) as store:
+            hotspots = list(store.hotspots().values())
+        cache["city"] = resolve_city(city, {"hotspots": hotspots})
+    except VillenumError as exc:
+        logging.getLogger("villenum.monitor").warning("map without city layers: %s", exc)
+    finally:
+        cache["city_ready"].set()
 
 
 def _store() -> Any:
@@ -167,7 +194,7 @@ def api_map_data() -> Any:
 @bp.get("/")
 @bp.get("/map")
 def live_map() -> Response:
-    from villenum.maps.health import health_data, health_map, resolve_city
+    from villenum.maps.health import health_data, health_map
     from villenum.maps.offline import DEFAULT_ASSET_PREFIX, render_map
 
     data = health_data(_store())
@@ -175,13 +202,15 @@ def live_map() -> Response:
         return Response("no hotspot polled yet: the monitor has not finished a cycle\n", 503,
                         mimetype="text/plain")  # fmt: skip
     cache = current_app.extensions["villenum_map_cache"]
-    key = tuple(sorted((h["id"], h["lat"], h["lon"], h.get("zone")) for h in data["hotspots"]))
+    city_ready = "city_ready" not in cache or cache["city_ready"].is_set()
+    key = (
+        city_ready,
+        *sorted((h["id"], h["lat"], h["lon"], h.get("zone")) for h in data["hotspots"]),
+    )
     with cache["lock"]:
-        city = cache.get("city", "unset")
-        if city == "unset":
-            city = cache["city"] = resolve_city(current_app.config["MONITOR_CITY"], data)
+        city = cache["city"] if city_ready else None
         # the markers refresh themselves from JSON; the page is only rebuilt when the
-        # inventory changes, so the city layers are not re-serialised every visit
+        # inventory changes (or the city is ready), not re-serialised every visit
         if cache["key"] != key:
             m = health_map(
                 data, city=city, live_url="api/map-data",
