@@ -87,9 +87,7 @@ def as_instance(
     else:
         w = np.asarray(weights, dtype=np.float64).ravel()
         if w.shape != (n,):
-            raise PlanningError(
-                f"weights has {w.size} values but coverage has {n} demand rows"
-            )
+            raise PlanningError(f"weights has {w.size} values but coverage has {n} demand rows")
         if not np.all(np.isfinite(w)) or np.any(w < 0):
             raise PlanningError("weights must be finite and non-negative")
     if costs is None:

@@ -196,7 +196,11 @@ def maximal_coverage(
                 best = lag.best
         elif budget is not None and _rel_gap(value, bound) > mip_rel_gap:
             lp = exact.max_coverage(
-                merged, n_sites, budget=budget, relax=True, mip_rel_gap=mip_rel_gap,
+                merged,
+                n_sites,
+                budget=budget,
+                relax=True,
+                mip_rel_gap=mip_rel_gap,
                 time_limit_s=deadline - time.perf_counter(),
             )
             bound = min(bound, lp.bound)
@@ -207,9 +211,7 @@ def maximal_coverage(
         and _rel_gap(greedy.covered_weight(merged, best), bound) > mip_rel_gap
         and time.perf_counter() < deadline
     ):
-        best, bound, used = _exact_max(
-            merged, n_sites, budget, deadline, mip_rel_gap, best, bound
-        )
+        best, bound, used = _exact_max(merged, n_sites, budget, deadline, mip_rel_gap, best, bound)
         if used:
             source = "exact" if method == "exact" else "auto/exact"
     assert best is not None
@@ -275,7 +277,10 @@ def set_cover(
             lower = lagrange.set_cover_bound(merged, int(best.sum()), deadline)
         else:
             lp = exact.set_cover(
-                merged, target, relax=True, mip_rel_gap=mip_rel_gap,
+                merged,
+                target,
+                relax=True,
+                mip_rel_gap=mip_rel_gap,
                 time_limit_s=deadline - time.perf_counter(),
             )
             lower = max(lower, lp.bound)
@@ -288,7 +293,9 @@ def set_cover(
     ):
         reduced = drop_dominated(merged)
         out = exact.set_cover(
-            reduced.inst, target, mip_rel_gap=mip_rel_gap,
+            reduced.inst,
+            target,
+            mip_rel_gap=mip_rel_gap,
             time_limit_s=deadline - time.perf_counter(),
         )
         if np.isfinite(out.bound):
@@ -368,7 +375,10 @@ def _exact_max(
     if reduced.inst.n_demand == 0 or n_left <= 0:
         return incumbent, min(bound, max(value, base_value)), False
     out = exact.max_coverage(
-        reduced.inst, n_left, budget=budget, mip_rel_gap=mip_rel_gap,
+        reduced.inst,
+        n_left,
+        budget=budget,
+        mip_rel_gap=mip_rel_gap,
         time_limit_s=deadline - time.perf_counter(),
     )
     if out.infeasible:
@@ -399,7 +409,11 @@ def _restrict(
     cols = np.flatnonzero(~close & ~opened).astype(np.intp)
     csr = inst.csr[rows][:, cols].tocsr()
     sub = Instance(
-        csr, csr.tocsc(), inst.weights[rows], inst.costs[cols], np.zeros(0, dtype=np.intp),
+        csr,
+        csr.tocsc(),
+        inst.weights[rows],
+        inst.costs[cols],
+        np.zeros(0, dtype=np.intp),
         inst.backup[rows],
     )
     return sub, cols, opened
