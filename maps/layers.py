@@ -304,6 +304,7 @@ def add_raster(
     name: str = "Raster",
     opacity: float = 0.7,
     nodata: float | None = None,
+    band: int = 1,
     max_pixels: int = 2048,
     show: bool = True,
 ) -> folium.raster_layers.ImageOverlay:
@@ -317,8 +318,8 @@ def add_raster(
     m
         The map.
     data
-        A 2-D array (row 0 is the north edge), or the path of a GeoTIFF (band 1; its
-        transform, CRS and nodata are used unless given).
+        A 2-D array (row 0 is the north edge), or the path of a GeoTIFF (its transform, CRS
+        and nodata are used unless given), such as a coverage map's.
     bounds
         ``(minx, miny, maxx, maxy)`` of the array in ``crs`` units (or give ``transform``).
     transform
@@ -338,6 +339,8 @@ def add_raster(
         Opacity of the overlay, 0–1.
     nodata
         A value meaning "no data" besides NaN.
+    band
+        The GeoTIFF band to draw (1-based; e.g. 1 = received power of a coverage GeoTIFF).
     max_pixels
         Longest side of the embedded image; larger rasters are resampled down.
     show
@@ -362,7 +365,11 @@ def add_raster(
     if isinstance(data, str | os.PathLike):
         try:
             with rasterio.open(data) as src:
-                array = src.read(1, masked=True).astype(np.float64).filled(np.nan)
+                if not 1 <= band <= src.count:
+                    raise MapError(
+                        f"raster {os.fspath(data)} has {src.count} band(s), no band {band}"
+                    )
+                array = src.read(band, masked=True).astype(np.float64).filled(np.nan)
                 transform = transform or src.transform
                 crs = crs or src.crs
                 nodata = nodata if nodata is not None else src.nodata

@@ -166,19 +166,23 @@ def test_raster_lands_where_it_belongs(tmp_path: Path) -> None:
     array[100:103, 60:63] = -55.0
     transform = from_origin(X0 - 1000, Y0 + 1000, 10, 10)
     path = tmp_path / "coverage.tif"
+    # written like a coverage GeoTIFF: float32, nodata -9999, several bands
     with rasterio.open(
         path,
         "w",
         driver="GTiff",
         width=200,
         height=200,
-        count=1,
-        dtype="float64",
+        count=2,
+        dtype="float32",
         crs="EPSG:2154",
         transform=transform,
-        nodata=np.nan,
+        nodata=-9999,
     ) as dst:
-        dst.write(array, 1)
+        dst.write(np.where(np.isnan(array), -9999, array).astype(np.float32), 1)
+        dst.write(np.zeros((200, 200), np.float32), 2)
+    with pytest.raises(MapError, match="no band 3"):
+        layers.add_raster(offline_map(location=(43.48, -1.55)), path, band=3)
     m = offline_map(location=(43.48, -1.55))
     overlay = layers.add_raster(m, path, vmin=-90, vmax=-40, legend_title="RSSI (dBm)")
     rgba = _png(overlay)
