@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
+from affine import Affine
 
 from villenum.cli import main
 from villenum.coverage.los import reference_line_of_sight, trace_paths
@@ -124,3 +125,40 @@ def test_wifi_cli_bad_input_is_one_line_exit_2(biarritz, tmp_path, capsys, sites
     assert status == 2
     assert len(err.splitlines()) == 1 and message in err
     assert not (tmp_path / "o" / "wifi_coverage.tif").exists()
+
+
+def test_lte_cli_on_an_illustrative_anfr_file(biarritz, tmp_path, capsys):
+    # ILLUSTRATIVE sectors in ANFR's layout (no real ANFR extract for Biarritz is available)
+    header = (
+        "STA_NM_ANFR;ADM_LB_NOM;EMR_LB_SYSTEME;AER_NB_AZIMUT;AER_NB_ALT_BAS;"
+        "COR_NB_DG_LAT;COR_NB_MN_LAT;COR_NB_SC_LAT;COR_CD_NS_LAT;"
+        "COR_NB_DG_LON;COR_NB_MN_LON;COR_NB_SC_LON;COR_CD_EW_LON"
+    )
+    rows = [f"ILLUSTRATIVE-1;TEST;LTE 800;{az};30;43;28;50;N;1;33;20;W" for az in (0, 120, 240)]
+    path = tmp_path / "anfr_illustrative.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    out = tmp_path / "lte"
+    args = ["coverage", "lte", "--sites", str(path), "--out", str(out), "--no-progress"]
+    assert main([*args, "--range", "1500"]) == 0
+    printed = capsys.readouterr().out
+    assert "3 transmitter(s), model uma, RSRP" in printed
+    with rasterio.open(out / "lte_coverage.tif") as src:
+        assert src.descriptions[0] == "best-server RSRP (dBm)"
+        rsrp = src.read(1, masked=True)
+        server = src.read(2, masked=True)
+    assert set(np.unique(server.compressed()).astype(int)) == {0, 1, 2}  # three sectors
+    assert rsrp.min() > -140 and rsrp.max() < -30
+    # `coverage zones` picks the RSRP thresholds for an LTE raster
+    assert main(["coverage", "zones", str(out / "lte_coverage.tif")]) == 0
+    assert "area_share_-95dBm" in (out / "lte_coverage_zones.csv").read_text().splitlines()[0]
+
+
+def test_zones_cli_rejects_a_foreign_raster(tmp_path, capsys):
+    path = tmp_path / "other.tif"
+    profile = {"width": 4, "height": 4, "count": 1, "dtype": "float32", "crs": "EPSG:2154"}
+    transform = Affine(1.0, 0.0, 330_000.0, 0.0, -1.0, 6_270_000.0)
+    with rasterio.open(path, "w", driver="GTiff", transform=transform, **profile) as dst:
+        dst.write(np.zeros((1, 4, 4), dtype="float32"))
+    assert main(["coverage", "zones", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not a villenum coverage GeoTIFF" in err
