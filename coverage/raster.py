@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 MODELS = ("auto", "umi", "uma", "p1411", "hata")
 NODATA = -9999.0
+# sites may stand this far outside the boundary (a pier, a roof across the border street)
+SITE_TOLERANCE_M = 100.0
 
 
 class Source(Protocol):
@@ -215,6 +217,7 @@ class CoverageResult:
             The written file.
         """
         import rasterio
+        from rasterio.enums import Resampling
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -256,6 +259,10 @@ class CoverageResult:
                 dst.write(data.astype(np.float32), i)
                 dst.set_band_description(i, description)
                 dst.update_tags(i, units=units)
+            # overviews for quick display in QGIS; nearest keeps indices and flags exact
+            factors = [f for f in (2, 4, 8, 16) if min(rows, cols) // f >= 64]
+            if factors:
+                dst.build_overviews(factors, Resampling.nearest)
             dst.update_tags(
                 quantity=self.quantity,
                 model=self.model,
@@ -339,9 +346,12 @@ def _grid_for(city: Any, resolution_m: float) -> tuple[float, float, int, int]:
     return left, top, rows, cols
 
 
-def _check_sites(city: Any, transmitters: Sequence[Source], max_range_m: float) -> None:
+def _check_sites(city: Any, transmitters: Sequence[Source]) -> None:
     if len(transmitters) == 0:
         raise CoverageError("no transmitters given: the site list is empty")
+    kinds = {hasattr(t, "azimuth_deg") for t in transmitters}
+    if len(kinds) > 1:
+        raise CoverageError("Wi-Fi access points and LTE sectors cannot be mixed in one raster")
     if getattr(city, "crs", "EPSG:2154") != "EPSG:2154":
         raise CoverageError(f"the city model is in {city.crs}; coverage needs EPSG:2154")
     area = city.boundary.union_all()
@@ -352,7 +362,7 @@ def _check_sites(city: Any, transmitters: Sequence[Source], max_range_m: float) 
     if not np.all(np.isfinite(xs) & np.isfinite(ys)):
         raise CoverageError("a transmitter has a non-finite position")
     distance = shapely.distance(area, shapely.points(xs, ys))
-    outside = np.flatnonzero(distance > max_range_m)
+    outside = np.flatnonzero(distance > SITE_TOLERANCE_M)
     if outside.size:
         tx = transmitters[int(outside[0])]
         hint = (
@@ -415,14 +425,15 @@ def compute_coverage(
     Raises
     ------
     CoverageError
-        An empty site list, a site outside the city, a wrong CRS, a frequency no model
-        covers, or a non-positive resolution or range.
+        An empty site list, a site more than 100 m outside the city boundary, a wrong CRS,
+        a frequency no model covers, Wi-Fi and LTE mixed, or a non-positive resolution or
+        range.
     """
     if not resolution_m > 0 or not max_range_m > resolution_m:
         raise CoverageError(
             f"resolution ({resolution_m} m) must be > 0 and below the range ({max_range_m} m)"
         )
-    _check_sites(city, transmitters, max_range_m)
+    _check_sites(city, transmitters)
     is_lte = all(hasattr(t, "azimuth_deg") for t in transmitters)
     if model not in MODELS:
         raise CoverageError(f"model must be one of {', '.join(MODELS)}, not {model!r}")

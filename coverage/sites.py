@@ -106,3 +106,46 @@ def _number(value: Any, where: str, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise CoverageError(f"{where}: {field} must be a number, got {value!r}")
     return float(value)
+
+
+def transmitters_at(
+    points: Any,
+    band: str = "5",
+    height_m: float = DEFAULT_HEIGHT_M,
+    id_column: str | None = None,
+    **kwargs: Any,
+) -> list[Transmitter]:
+    """Access points at the given points (e.g. a planner's candidate positions).
+
+    Parameters
+    ----------
+    points
+        GeoDataFrame of Points in a projected CRS (the city's, EPSG:2154).
+    band
+        ``"2.4"`` or ``"5"``.
+    height_m
+        Antenna height above ground (m) for every site.
+    id_column
+        Column holding the site ids; default ``cand-<row position>``.
+    **kwargs
+        Further :class:`Transmitter` fields (``eirp_dbm``, ``channel`` ...).
+
+    Returns
+    -------
+    list of Transmitter
+        In row order (the planner's column order in ``sparse_coverage``).
+
+    Raises
+    ------
+    CoverageError
+        If the points are unprojected or not Points.
+    """
+    if points.crs is None or not points.crs.is_projected:
+        raise CoverageError(f"candidate points must be in a projected CRS, not {points.crs}")
+    if len(points) and not (points.geom_type == "Point").all():
+        raise CoverageError("candidate positions must be Point geometries")
+    ids = points[id_column].astype(str) if id_column else [f"cand-{i}" for i in range(len(points))]
+    return [
+        Transmitter(float(x), float(y), band=band, height_m=height_m, site_id=site_id, **kwargs)
+        for x, y, site_id in zip(points.geometry.x, points.geometry.y, ids, strict=True)
+    ]

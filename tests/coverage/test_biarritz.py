@@ -94,6 +94,7 @@ def test_wifi_cli_writes_geotiff_and_zone_csv(biarritz, tmp_path, capsys):
     with rasterio.open(out / "wifi_coverage.tif") as src:
         assert src.crs.to_epsg() == 2154
         assert src.descriptions[0].startswith("best-server received power")
+        assert src.overviews(1)  # pyramids for quick display in QGIS
         band1 = src.read(1, masked=True)
         assert band1.count() > 10_000
         assert band1.min() > -140 and band1.max() < 0

@@ -6,8 +6,10 @@ import rasterio
 import scipy.sparse as sp
 
 from villenum.coverage import propagation as prop
+from villenum.coverage.lte import LteSector
 from villenum.coverage.radio import Client, Transmitter
 from villenum.coverage.raster import NODATA, CoverageResult, compute_coverage
+from villenum.coverage.sites import transmitters_at
 from villenum.errors import CoverageError, RegulationError
 
 from .conftest import X0, Y0
@@ -140,6 +142,11 @@ def test_bad_requests_are_one_clear_error(toy_city, tmp_path):
         compute_coverage(toy_city, [Transmitter(-1.55, 43.48)], progress=False)
     with pytest.raises(CoverageError, match="outside Toyville"):
         compute_coverage(toy_city, [_ap(X0 + 5000.0, Y0)], progress=False)
+    # a pier or a roof just past the boundary is accepted
+    compute_coverage(toy_city, [_ap(X0 + 650.0, Y0 + 300.0)], 5.0, 100.0, progress=False)
+    sector = LteSector(X0 + 100.0, Y0 + 100.0, 30.0, azimuth_deg=0.0)
+    with pytest.raises(CoverageError, match="cannot be mixed"):
+        compute_coverage(toy_city, [_ap(), sector], progress=False)
     with pytest.raises(CoverageError, match="no Hata model covers 5500 MHz"):
         compute_coverage(toy_city, [_ap()], model="hata", progress=False)
     with pytest.raises(CoverageError, match="model must be one of"):
@@ -148,3 +155,16 @@ def test_bad_requests_are_one_clear_error(toy_city, tmp_path):
         _ap(eirp_dbm=36.0)
     with pytest.raises(CoverageError, match="not found"):
         CoverageResult.from_geotiff(tmp_path / "missing.tif")
+
+
+def test_candidates_from_points_feed_the_planner(toy_city):
+    points = toy_city.demand.iloc[:2].copy()
+    sites = transmitters_at(points, band="5", height_m=5.0)
+    assert [s.site_id for s in sites] == ["cand-0", "cand-1"]
+    assert sites[0].x == points.geometry.x.iloc[0] and sites[1].height_m == 5.0
+    result = compute_coverage(toy_city, sites, 5.0, 200.0, progress=False)
+    m = result.sparse_coverage(-70.0)
+    assert m.shape == (len(toy_city.demand), 2)
+    assert m[0, 0] and m[1, 1]  # each candidate covers the demand point it stands on
+    with pytest.raises(CoverageError, match="projected CRS"):
+        transmitters_at(points.to_crs("EPSG:4326"))
