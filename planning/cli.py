@@ -160,24 +160,33 @@ def _wifi(args: argparse.Namespace) -> int:
 
 
 def _gaps(args: argparse.Namespace) -> int:
+    from villenum.coverage.lte import read_anfr_sites
+    from villenum.coverage.raster import compute_coverage
     from villenum.planning.gaps import lte_gaps, write_gaps
 
     city = _load_city(args.city)
-    gaps = lte_gaps(
+    sectors = read_anfr_sites(args.sites, crs=city.crs)
+    coverage = compute_coverage(
         city,
-        args.sites,
-        threshold_dbm=args.threshold,
+        sectors,
         resolution_m=args.resolution,
         max_range_m=args.range_m,
+        progress=not args.no_progress,
+    )
+    gaps = lte_gaps(
+        city,
+        coverage,
+        threshold_dbm=args.threshold,
         top=args.top,
         progress=not args.no_progress,
     )
     files = write_gaps(gaps, args.out)
+    s = gaps.summary
     print(
-        f"{gaps.summary['uncovered_pct']:.1f} % of the demand is below {args.threshold:.0f} dBm "
-        f"RSRP; {len(gaps.streets)} street segments, best small cell adds "
-        f"{gaps.summary['best_new_people']:.0f} people"
+        f"{s['uncovered_pct']:.1f} % of the demand is below {args.threshold:.0f} dBm RSRP; "
+        f"{s['street_km_below']:.1f} km of streets; best small cell adds "
+        f"{s['best_new_people']:.0f} people"
     )
     for role, path in files.items():
-        print(f"  {role:9s} {path}")
+        print(f"  {role:8s} {path}")
     return 0

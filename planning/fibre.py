@@ -45,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
+import shapely.ops
 from shapely.geometry import LineString, Point
 
 from villenum.errors import PlanningError
@@ -329,7 +330,7 @@ def plan_backhaul(
     pop_node = _nearest_nodes(graph, np.asarray([pop_xy], dtype=np.float64), None)[0]
     component = nx.node_connected_component(graph, pop_node)
     graph = graph.subgraph(component).copy()
-    ap_nodes = _nearest_nodes(graph, xy, None)
+    ap_nodes = attach_points(graph, xy)
     terminals = sorted({pop_node, *ap_nodes}, key=str)
     if len(terminals) == 1:
         tree = nx.Graph()
@@ -523,6 +524,64 @@ def _path_cost(graph: nx.Graph, path: list[Any]) -> float:
 
 def _total(tree: nx.Graph, attr: str) -> float:
     return float(sum(d.get(attr, 0.0) for _, _, d in tree.edges(data=True)))
+
+
+def attach_points(graph: nx.Graph, xy: npt.NDArray[np.float64]) -> list[Any]:
+    """Split street edges at the points' projections and return the new nodes (in place).
+
+    Each point hangs on its nearest street segment at the closest position, so a lamp-post
+    site mid-street needs no drop, and the tree runs exactly to it; the split segments keep
+    the street's cost per metre.
+    """
+    edges = list(graph.edges(data=True))
+    geoms = np.array([d["geometry"] for _, _, d in edges], dtype=object)
+    points = shapely.points(xy)
+    pairs = shapely.STRtree(geoms).query_nearest(points, all_matches=False)
+    nearest = np.empty(len(xy), dtype=np.intp)
+    nearest[pairs[0]] = pairs[1]
+    nodes: list[Any] = [None] * len(xy)
+    for e in np.unique(nearest):
+        u, v, data = edges[e]
+        geom = data["geometry"]
+        start = Point(graph.nodes[u]["x"], graph.nodes[u]["y"])
+        if shapely.distance(start, Point(geom.coords[0])) > shapely.distance(
+            start, Point(geom.coords[-1])
+        ):
+            geom = shapely.reverse(geom)
+        members = np.flatnonzero(nearest == e)
+        along = shapely.line_locate_point(geom, points[members])
+        order = np.argsort(along, kind="stable")
+        graph.remove_edge(u, v)
+        prev, prev_at = u, 0.0
+        for k in order:
+            node = f"site:{members[k]}"
+            at = float(along[k])
+            proj = geom.interpolate(at)
+            graph.add_node(node, x=proj.x, y=proj.y)
+            _add_piece(graph, prev, node, data, geom, prev_at, at)
+            nodes[members[k]] = node
+            prev, prev_at = node, at
+        _add_piece(graph, prev, v, data, geom, prev_at, geom.length)
+    return nodes
+
+
+def _add_piece(
+    graph: nx.Graph, a: Any, b: Any, data: dict[str, Any], geom: LineString, lo: float, hi: float
+) -> None:
+    share = (hi - lo) / geom.length if geom.length > 0 else 0.0
+    piece = shapely.ops.substring(geom, lo, hi)
+    if piece.geom_type != "LineString":  # a zero-length piece comes back as a Point
+        piece = LineString([piece.coords[0], piece.coords[0]])
+    graph.add_edge(
+        a,
+        b,
+        **{
+            **data,
+            "geometry": piece,
+            "length": data["length"] * share,
+            "cost": data["cost"] * share,
+        },
+    )
 
 
 def _nearest_nodes(graph: nx.Graph, xy: npt.NDArray[np.float64], _: object) -> list[Any]:
