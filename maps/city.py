@@ -47,6 +47,7 @@ def city_map(city: City, *, asset_url_prefix: str | None = None) -> folium.Map:
     m = offline_map(
         bounds_wgs84=layers.wgs84_bounds(city.boundary),
         asset_url_prefix=asset_url_prefix,
+        title=f"{city.name} — city model (villenum)",
         attribution=[html.escape(s) for s in sources if s],
     )
     zones = city.zones.assign(residents_per_km2=city.zones["population"] / city.zones["area_km2"])

@@ -893,9 +893,11 @@ def _state_icon(colour: str, shape: str, symbol: str, *, title: str = "", size: 
     if shape not in _SHAPES:
         raise MapError(f"unknown marker shape '{shape}'; use one of {', '.join(_SHAPES)}")
     y = 15.5 if shape == "triangle" else 15
+    # a marker says its state to screen readers; a legend swatch is decoration beside its text
+    a11y = f'role="img" aria-label="{html.escape(title)}"' if title else 'aria-hidden="true"'
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
-        f'viewBox="0 0 22 22" role="img" aria-label="{html.escape(title)}">'
+        f'viewBox="0 0 22 22" {a11y}>'
         f'<g fill="{html.escape(colour)}" stroke="#ffffff" stroke-width="1.5">{_SHAPES[shape]}</g>'
         f'<text x="11" y="{y}" text-anchor="middle" font-size="11" font-weight="bold" '
         f'font-family="sans-serif" fill="#ffffff">{html.escape(symbol)}</text></svg>'
@@ -909,7 +911,7 @@ def _swatch(colour: str, shape: str, symbol: str) -> str:
     if shape in ("line", "dash"):
         dash = ' stroke-dasharray="5 3"' if shape == "dash" else ""
         return (
-            f'<svg width="22" height="12"><line x1="1" y1="6" x2="21" y2="6" '
+            f'<svg width="22" height="12" aria-hidden="true"><line x1="1" y1="6" x2="21" y2="6" '
             f'stroke="{colour}" stroke-width="3"{dash}/></svg>'
         )
     return (

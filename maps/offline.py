@@ -57,8 +57,28 @@ class OfflineFigure(Figure):
         Passed to :class:`branca.element.Figure`.
     """
 
-    def __init__(self, asset_url_prefix: str | None = None, **kwargs: Any) -> None:
+    # branca's page template, with the document language (screen readers, hyphenation)
+    _template = Template(
+        "<!DOCTYPE html>\n"
+        '<html lang="{{ this.lang }}">\n'
+        "<head>\n"
+        "{% if this.title %}<title>{{ this.title|e }}</title>{% endif %}"
+        "    {{ this.header.render(**kwargs) }}\n"
+        "</head>\n"
+        "<body>\n"
+        "    {{ this.html.render(**kwargs) }}\n"
+        "</body>\n"
+        "<script>\n"
+        "    {{ this.script.render(**kwargs) }}\n"
+        "</script>\n"
+        "</html>\n"
+    )
+
+    def __init__(
+        self, asset_url_prefix: str | None = None, *, lang: str = "en", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
+        self.lang = lang
         self.asset_url_prefix = asset_url_prefix.rstrip("/") if asset_url_prefix else None
         self.used_assets: set[str] = set()
         self._relative_base: str | None = None  # set by save_map while it renders
@@ -119,6 +139,8 @@ def offline_map(
     max_zoom: int = 19,
     tiles: str | folium.TileLayer | None = None,
     asset_url_prefix: str | None = None,
+    title: str = "Map — villenum",
+    lang: str = "en",
     attribution: str | Sequence[str] | None = None,
     **kwargs: Any,
 ) -> folium.Map:
@@ -142,6 +164,10 @@ def offline_map(
     asset_url_prefix
         URL prefix where a Flask app serves :func:`asset_blueprint`; ``None`` inlines the
         assets when rendered, and :func:`save_map` writes them next to the HTML.
+    title
+        The page title (browser tab, bookmarks, screen readers).
+    lang
+        The page language (BCP 47, e.g. ``"fr"``).
     attribution
         Data sources to credit besides OpenStreetMap (HTML), e.g. ``"ARCEP"``.
     **kwargs
@@ -171,7 +197,7 @@ def offline_map(
         raise MapError("offline_map needs bounds_wgs84=(west, south, east, north) or location")
     m = folium.Map(location=center, zoom_start=zoom_start, tiles=tiles, max_zoom=max_zoom, **kwargs)
     m.options["max_zoom"] = max_zoom
-    figure = OfflineFigure(asset_url_prefix=asset_url_prefix)
+    figure = OfflineFigure(asset_url_prefix=asset_url_prefix, title=title, lang=lang)
     figure.add_child(m)
     if bounds_wgs84 is not None:
         m.fit_bounds([[south, west], [north, east]])

@@ -48,6 +48,14 @@ def test_city_map_in_chromium(city_html: Path, biarritz: Any, page: Any, offsite
     )
     assert len(biarritz.buildings) in counts
     assert len(biarritz.zones) in counts
+    assert page.title() == "Biarritz — city model (villenum)"
+    # accessibility (axe-core): nothing serious; the moderate ones are folium's full-page
+    # viewport meta and Leaflet's panes outside landmarks
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    serious = [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
+    assert serious == []
 
 
 def test_city_map_for_a_flask_app(biarritz: Any) -> None:
