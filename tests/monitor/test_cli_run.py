@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -125,13 +124,13 @@ def test_run_serves_metrics_and_stops_cleanly(snmpsim_factory: Any, tmp_path: Pa
     ],
 )
 def test_run_refuses_bad_options_in_one_line(
-    tmp_path: Path, extra: list[str], message: str
+    tmp_path: Path, extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from villenum.cli import main
+
     inv = inventory(tmp_path, 161)
-    result = subprocess.run(
-        [*VILLENUM, "monitor", "run", "--inventory", str(inv), "--db", str(tmp_path / "m.db"),
-         *extra],
-        capture_output=True, text=True, timeout=60, env={**os.environ},
-    )  # fmt: skip
-    assert result.returncode == 2
-    assert message in result.stderr and result.stderr.strip().count("\n") == 0
+    status = main(["monitor", "run", "--inventory", str(inv), "--db", str(tmp_path / "m.db"),
+                   *extra])  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err and err.strip().count("\n") == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -72,20 +70,18 @@ def test_duplicate_id_is_refused_and_nothing_written(tmp_path: Path) -> None:
     assert target.read_text() == "# previous inventory\n"  # never corrupt what was there
 
 
-def test_cli_reports_a_bad_inventory_in_one_line(tmp_path: Path) -> None:
+def test_cli_reports_a_bad_inventory_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from villenum.cli import main
+
     bad = tmp_path / "inv.toml"
     bad.write_text('[[hotspot]]\nid = "ap-1"\nname = "x"\nlat = 43.4\n')
-    result = subprocess.run(
-        [sys.executable, "-m", "villenum", "monitor", "poll", "--once", "--inventory", str(bad),
-         "--db", str(tmp_path / "m.db")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0
-    assert "hotspot 'ap-1': missing required field 'lon'" in result.stderr
-    missing = subprocess.run(
-        [sys.executable, "-m", "villenum", "monitor", "poll",
-         "--inventory", str(tmp_path / "no.toml")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert missing.returncode == 2 and "not found" in missing.stderr
+    db = tmp_path / "m.db"
+    assert main(["monitor", "poll", "--once", "--inventory", str(bad), "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0
+    assert "hotspot 'ap-1': missing required field 'lon'" in err
+    assert not db.exists()  # nothing created for a bad inventory
+    assert main(["monitor", "poll", "--inventory", str(tmp_path / "no.toml")]) == 2
+    assert "not found" in capsys.readouterr().err
