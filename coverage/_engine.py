@@ -76,11 +76,15 @@ def path_loss(
         # each Table 4 row starts at its own distance: clamp to it as for the 3GPP models
         d3 = np.where(los, np.maximum(d3, 5.0), np.maximum(d3, 30.0))
         return prop.p1411_site_general(d3, f_ghz, los, "urban_high_rise")
-    # hata: valid from 1 km and 30 m masts; shorter paths are extrapolated with a warning
+    # hata, chosen by band: Okumura-Hata to 1500 MHz, COST-231 to 2000 MHz, and UMa above,
+    # where no Hata variant exists; Hata holds from 1 km and 30 m masts, shorter paths are
+    # extrapolated with a ValidityWarning
     d_km = d / 1000.0
     if frequency_mhz <= 1500.0:
         return prop.okumura_hata(d_km, frequency_mhz, h_tx_m, h_rx_m, strict=False)
-    return prop.cost231_hata(d_km, frequency_mhz, h_tx_m, h_rx_m, strict=False)
+    if frequency_mhz <= 2000.0:
+        return prop.cost231_hata(d_km, frequency_mhz, h_tx_m, h_rx_m, strict=False)
+    return prop.uma(d, f_ghz, h_tx_m, h_rx_m, los)
 
 
 @dataclass

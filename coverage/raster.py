@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from villenum.coverage import _engine
 from villenum.coverage._engine import KEEP_ABOVE_DBM
-from villenum.coverage.radio import Client, achievable_mcs
+from villenum.coverage.radio import Client, achievable_mcs, data_rate_mbps
 from villenum.errors import CoverageError
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,9 @@ class CoverageResult:
         True for cells whose centre is inside a building.
     mcs
         Highest Wi-Fi MCS the downlink supports (−1: none); all −1 for LTE.
+    rate_mbps
+        802.11ax PHY rate of that MCS on the server's channel width, one spatial stream
+        (Mbit/s; 0 where no MCS decodes, and for LTE).
     left, top, resolution_m, crs
         Grid placement.
     transmitters
@@ -102,6 +105,7 @@ class CoverageResult:
     los: npt.NDArray[np.int8]
     indoor: npt.NDArray[np.bool_]
     mcs: npt.NDArray[np.int8]
+    rate_mbps: npt.NDArray[np.float32]
     left: float
     top: float
     resolution_m: float
@@ -203,8 +207,9 @@ class CoverageResult:
         """Write a tiled, DEFLATE-compressed float32 GeoTIFF (EPSG:2154, nodata −9999).
 
         Band 1 is the best-server received power (dBm); then best-server index, SINR (dB),
-        uplink margin (dB), line of sight (1/0), indoor (1/0) and Wi-Fi MCS. Every band has a
-        description and a ``units`` tag; the dataset tags name the model and the transmitters.
+        uplink margin (dB), line of sight (1/0), indoor (1/0), Wi-Fi MCS and PHY rate. Every
+        band has a description and a ``units`` tag; the dataset tags name the model and the
+        transmitters.
 
         Parameters
         ----------
@@ -230,6 +235,7 @@ class CoverageResult:
             (self.los, "best server in line of sight (1) or not (0)", "flag"),
             (self.indoor, "cell centre inside a building (1) or outdoors (0)", "flag"),
             (self.mcs, "highest Wi-Fi MCS of the downlink (-1 none)", "index"),
+            (self.rate_mbps, "Wi-Fi downlink PHY rate, 1 spatial stream (Mbit/s)", "Mbit/s"),
         ]
         rows, cols = self.shape
         block = 256 if min(rows, cols) >= 256 else 16 * max(1, min(rows, cols) // 16)
@@ -290,7 +296,7 @@ class CoverageResult:
             raise CoverageError(f"coverage raster not found: {path}")
         try:
             with rasterio.open(path) as src:
-                if src.count < 7 or src.tags().get("software") != "villenum":
+                if src.count < 8 or src.tags().get("software") != "villenum":
                     raise CoverageError(f"{path} is not a villenum coverage GeoTIFF")
                 data = src.read().astype(np.float32)
                 tags = src.tags()
@@ -312,6 +318,7 @@ class CoverageResult:
             los=as_int(data[4], np.int8),
             indoor=data[5] == 1,
             mcs=as_int(data[6], np.int8),
+            rate_mbps=np.where(nodata, 0.0, data[7]).astype(np.float32),
             left=float(transform.c),
             top=float(transform.f),
             resolution_m=float(transform.a),
@@ -326,11 +333,13 @@ def _check_frequencies(model: str, transmitters: Sequence[Source]) -> None:
     for tx in transmitters:
         f = tx.frequency_mhz
         name = tx.site_id or "?"
-        if model == "hata" and not 150.0 <= f <= 2000.0:
+        if model == "hata" and not hasattr(tx, "azimuth_deg"):
             raise CoverageError(
-                f"site {name}: no Hata model covers {f:g} MHz (Okumura-Hata 150–1500, "
-                "COST-231 1500–2000); use model 'uma'"
+                f"site {name}: Hata models are for macro cells (150–2000 MHz), not {f:g} MHz "
+                "Wi-Fi access points; use model 'umi' or 'p1411'"
             )
+        if model == "hata" and f < 150.0:
+            raise CoverageError(f"site {name}: no Hata model covers {f:g} MHz (from 150 MHz)")
         if model in ("umi", "uma") and not 500.0 <= f <= 100_000.0:
             raise CoverageError(f"site {name}: {f:g} MHz is outside TR 38.901 (0.5–100 GHz)")
         if model == "p1411" and not 800.0 <= f <= 82_000.0:
@@ -405,8 +414,9 @@ def compute_coverage(
         Cells farther than this from a transmitter get nothing from it (m).
     model
         ``"auto"`` (UMi street canyon for Wi-Fi, UMa for LTE), ``"umi"``, ``"uma"``,
-        ``"p1411"`` (site-general, urban high-rise rows) or ``"hata"`` (Okumura-Hata below
-        1500 MHz, COST-231 to 2000 MHz; extrapolated below 1 km with a ValidityWarning).
+        ``"p1411"`` (site-general, urban high-rise rows) or ``"hata"`` for LTE, by band
+        (Okumura-Hata to 1500 MHz, COST-231 to 2000 MHz, UMa above where no Hata variant
+        exists; extrapolated below 1 km and 30 m masts with a ValidityWarning).
     client
         The terminal; default a phone at 1.5 m with 15 dBm (Wi-Fi) or 23 dBm (LTE).
     o2i_model
@@ -480,6 +490,7 @@ def compute_coverage(
     sinr = np.full((rows, cols), np.nan, dtype=np.float32)
     uplink = np.full((rows, cols), np.nan, dtype=np.float32)
     mcs = np.full((rows, cols), -1, dtype=np.int8)
+    rate = np.zeros((rows, cols), dtype=np.float32)
     noise = np.array([t.noise_floor_dbm for t in transmitters], dtype=np.float64)
     rr, cc = np.nonzero(covered_any)
     srv = server[rr, cc]
@@ -492,7 +503,9 @@ def compute_coverage(
         widths = np.array([t.channel_width_mhz for t in transmitters])
         for width in np.unique(widths):
             m = widths[srv] == width
-            mcs[rr[m], cc[m]] = achievable_mcs(best[rr[m], cc[m]], int(width), sinr[rr[m], cc[m]])
+            cell_mcs = achievable_mcs(best[rr[m], cc[m]], int(width), sinr[rr[m], cc[m]])
+            mcs[rr[m], cc[m]] = cell_mcs
+            rate[rr[m], cc[m]] = data_rate_mbps(cell_mcs, int(width))
     los_band = np.where(covered_any, best_los.astype(np.int8), np.int8(-1))
 
     site_power = acc.site_matrix(len(transmitters))
@@ -500,6 +513,13 @@ def compute_coverage(
     notes.append(
         "terrain is taken as flat (no DEM offline); median path loss, no shadow-fading margin"
     )
+    if model == "hata" and any(t.frequency_mhz > 2000.0 for t in transmitters):
+        notes.append("bands above 2 GHz use TR 38.901 UMa: no Hata variant covers them")
+    if is_lte:
+        notes.append(
+            "LTE powers, tilts and gains are assumptions (ANFR does not publish them); "
+            "RSRP with every co-channel sector transmitting (full load)"
+        )
     return CoverageResult(
         rx_dbm=rx_dbm,
         server=server,
@@ -508,6 +528,7 @@ def compute_coverage(
         los=los_band,
         indoor=indoor,
         mcs=mcs,
+        rate_mbps=rate,
         left=left,
         top=top,
         resolution_m=resolution_m,

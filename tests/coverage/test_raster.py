@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 from villenum.coverage import propagation as prop
 from villenum.coverage.lte import LteSector
-from villenum.coverage.radio import Client, Transmitter
+from villenum.coverage.radio import Client, Transmitter, data_rate_mbps
 from villenum.coverage.raster import NODATA, CoverageResult, compute_coverage
 from villenum.coverage.sites import transmitters_at
 from villenum.errors import CoverageError, RegulationError
@@ -88,6 +88,11 @@ def test_cochannel_interference_sets_sinr(toy_city):
     assert same.sample([AP_X - 100.0], [AP_Y], "server")[0] == 0
     assert same.sample([AP_X + 100.0], [AP_Y], "server")[0] == 1
     assert other.sample([AP_X + 100.0], [AP_Y], "mcs")[0] > same.sample([AP_X], [AP_Y], "mcs")[0]
+    # the rate follows the MCS (802.11ax, 20 MHz, one stream)
+    mcs = int(other.sample([AP_X + 100.0], [AP_Y], "mcs")[0])
+    assert other.sample([AP_X + 100.0], [AP_Y], "rate_mbps")[0] == pytest.approx(
+        data_rate_mbps(mcs, 20), rel=1e-6
+    )
 
 
 def test_sparse_coverage_matrix(toy_city):
@@ -120,7 +125,7 @@ def test_geotiff_is_complete_and_reads_back(one_ap, tmp_path):
     with rasterio.open(path) as src:
         assert src.crs.to_epsg() == 2154
         assert src.nodata == NODATA
-        assert src.count == 7
+        assert src.count == 8
         assert all(src.descriptions)
         assert "dBm" in src.descriptions[0]
         assert src.profile["tiled"] and src.compression.name.lower() == "deflate"
@@ -147,7 +152,7 @@ def test_bad_requests_are_one_clear_error(toy_city, tmp_path):
     sector = LteSector(X0 + 100.0, Y0 + 100.0, 30.0, azimuth_deg=0.0)
     with pytest.raises(CoverageError, match="cannot be mixed"):
         compute_coverage(toy_city, [_ap(), sector], progress=False)
-    with pytest.raises(CoverageError, match="no Hata model covers 5500 MHz"):
+    with pytest.raises(CoverageError, match="Hata models are for macro cells"):
         compute_coverage(toy_city, [_ap()], model="hata", progress=False)
     with pytest.raises(CoverageError, match="model must be one of"):
         compute_coverage(toy_city, [_ap()], model="magic", progress=False)

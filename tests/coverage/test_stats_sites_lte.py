@@ -11,7 +11,7 @@ from villenum.coverage.radio import Transmitter
 from villenum.coverage.raster import compute_coverage
 from villenum.coverage.sites import read_wifi_sites
 from villenum.coverage.stats import zone_stats
-from villenum.errors import CoverageError, RegulationError
+from villenum.errors import CoverageError, RegulationError, ValidityWarning
 
 from .conftest import X0, Y0
 
@@ -169,3 +169,25 @@ def test_lte_rsrp_and_uplink(toy_city):
     assert east - west > 10.0
     with pytest.warns(Warning, match="Okumura-Hata|COST-231"):
         compute_coverage(toy_city, [sector], 5.0, 290.0, model="hata", progress=False)
+
+
+def test_hata_by_band_falls_back_to_uma_above_2ghz(toy_city):
+    s2600 = LteSector(X0 + 302.5, Y0 + 302.5, 30.0, azimuth_deg=90.0, system="LTE 2600")
+    hata = compute_coverage(toy_city, [s2600], 5.0, 290.0, model="hata", progress=False)
+    uma = compute_coverage(toy_city, [s2600], 5.0, 290.0, model="uma", progress=False)
+    assert np.allclose(hata.rx_dbm, uma.rx_dbm, equal_nan=True)
+    assert any("no Hata variant" in n for n in hata.notes)
+    # at 800 MHz the Okumura-Hata value is used (extrapolated below 1 km, with a warning)
+    s800 = LteSector(X0 + 302.5, Y0 + 302.5, 30.0, azimuth_deg=90.0, system="LTE 800")
+    with pytest.warns(Warning, match="Okumura-Hata"):
+        r = compute_coverage(toy_city, [s800], 5.0, 290.0, model="hata", progress=False)
+    d, el = 200.0, np.degrees(np.arctan2(28.5, 200.0))
+    with pytest.warns(ValidityWarning):
+        hata_loss = prop.okumura_hata(d / 1000, 806.0, 30.0, 1.5, strict=False)
+    expected = (
+        61.0
+        - 10 * np.log10(12 * 5 * 10)
+        + s800.relative_gain_db(np.array([90.0]), np.array([el]))[0]
+        - hata_loss
+    )
+    assert r.sample([X0 + 502.5], [Y0 + 302.5])[0] == pytest.approx(expected, abs=0.01)
