@@ -179,7 +179,11 @@ def iter_communities(data: Path) -> Iterator[str]:
 
 
 def wait_for_agent(
-    port: int, community: str, proc: subprocess.Popen[bytes], timeout_s: float = 30
+    port: int,
+    community: str,
+    proc: subprocess.Popen[bytes],
+    timeout_s: float = 30,
+    host: str = "127.0.0.1",
 ) -> None:
     """Wait until the agent answers a v2c GET of sysUpTime.0 (raw BER over UDP)."""
     from pyasn1.codec.ber import encoder
@@ -200,7 +204,7 @@ def wait_for_agent(
             if proc.poll() is not None:
                 err = proc.stderr.read().decode() if proc.stderr else ""
                 raise RuntimeError(f"agent exited with {proc.returncode}: {err[-2000:]}")
-            s.sendto(packet, ("127.0.0.1", port))
+            s.sendto(packet, (host, port))
             try:
                 s.recvfrom(65535)
                 return
@@ -226,8 +230,8 @@ def snmpsim_factory(tmp_path: Path) -> Iterator[Any]:
         sim.stop()
 
 
-SNMPD_CONF = """agentAddress udp:127.0.0.1:{port}
-rocommunity public 127.0.0.1
+SNMPD_CONF = """agentAddress udp:{address}:{port}
+rocommunity public {source}
 createUser {user} SHA "{auth_key}" AES "{priv_key}"
 rouser {user} priv
 extend wifi-clients /bin/echo 7
@@ -244,7 +248,7 @@ def snmpd(tmp_path: Path) -> Iterator[dict[str, Any]]:
     port = free_udp_port()
     creds = {"user": "villenum", "auth_key": "auth-secret-1", "priv_key": "priv-secret-1"}
     conf = tmp_path / "snmpd.conf"
-    conf.write_text(SNMPD_CONF.format(port=port, **creds))
+    conf.write_text(SNMPD_CONF.format(address="127.0.0.1", port=port, source="127.0.0.1", **creds))
     env = {**os.environ, "SNMP_PERSISTENT_DIR": str(tmp_path / "persist"), "MIBS": ""}
     proc = subprocess.Popen(
         [SNMPD, "-f", "-C", "-c", str(conf), "-Lf", str(tmp_path / "snmpd.log"),
