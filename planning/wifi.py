@@ -108,6 +108,7 @@ def plan_wifi(
     ducts: gpd.GeoDataFrame | None = None,
     beach_backup: bool = False,
     split_ratio: int = 32,
+    candidate_coverage: Any = None,
     progress: bool = True,
 ) -> WifiPlan:
     """Plan ``n_aps`` free outdoor Wi-Fi access points and their fibre backhaul.
@@ -145,6 +146,9 @@ def plan_wifi(
         Require every beach demand point to be served by two APs.
     split_ratio
         GPON splitter ratio (32 or 64).
+    candidate_coverage
+        A coverage result already computed for exactly these candidates (same order and
+        ``site_id`` = ``candidate_id``), to compare scenarios without recomputing it.
     progress
         Progress bars on stderr.
 
@@ -173,9 +177,19 @@ def plan_wifi(
     steps.update()
     steps.set_postfix_str("coverage of every candidate")
     transmitters = _transmitters(cands, band, Transmitter)
-    result = compute_coverage(
-        city, transmitters, resolution_m=resolution_m, max_range_m=max_range_m, progress=progress
-    )
+    result = candidate_coverage
+    if result is None:
+        result = compute_coverage(
+            city,
+            transmitters,
+            resolution_m=resolution_m,
+            max_range_m=max_range_m,
+            progress=progress,
+        )
+    elif [t.site_id for t in result.transmitters] != list(cands["candidate_id"].astype(str)):
+        raise PlanningError(
+            "candidate_coverage was computed for other sites than the candidates given"
+        )
     matrix = result.sparse_coverage(threshold_dbm, demand=city.demand)
     weights = demand_weights(city, season)
     backup = city.demand["place"].to_numpy() == "beach" if beach_backup else None
