@@ -53,6 +53,8 @@ class OfflineFigure(Figure):
     ----------
     asset_url_prefix
         URL under which the assets are served (e.g. ``"/static/maps"``); ``None`` inlines them.
+    lang
+        The page language (``<html lang>``).
     **kwargs
         Passed to :class:`branca.element.Figure`.
     """
@@ -60,7 +62,7 @@ class OfflineFigure(Figure):
     # branca's page template, with the document language (screen readers, hyphenation)
     _template = Template(
         "<!DOCTYPE html>\n"
-        '<html lang="{{ this.lang }}">\n'
+        '<html lang="{{ this.lang|e }}">\n'
         "<head>\n"
         "{% if this.title %}<title>{{ this.title|e }}</title>{% endif %}"
         "    {{ this.header.render(**kwargs) }}\n"
