@@ -84,6 +84,9 @@ def _common(parser: argparse.ArgumentParser, thresholds: Sequence[float]) -> Non
         help=f"downlink levels (dBm) for the zone table ({' '.join(f'{t:g}' for t in thresholds)})",
     )
     parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument(
+        "--map", action="store_true", help="also write an offline HTML map of the result"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -120,6 +123,12 @@ def _run(args: argparse.Namespace, kind: str, sites: list[Any], thresholds: Sequ
     tif = result.to_geotiff(args.out / f"{kind}_coverage.tif")
     table = zone_stats(city, result, thresholds, args.out / f"{kind}_zones.csv")
     _report(kind, len(sites), result, table, tif, args.out / f"{kind}_zones.csv", thresholds)
+    if args.map:
+        from villenum.coverage.mapview import coverage_map
+        from villenum.maps.offline import save_map
+
+        m = coverage_map(city, tif, sites, table, quantity=result.quantity)
+        print(f"wrote {save_map(m, args.out / f'{kind}_coverage.html')}")
     return 0
 
 

@@ -84,12 +84,25 @@ def test_los_agrees_with_vector_reference_in_biarritz(biarritz, street_ap):
     assert (exact.los == ref).mean() > 0.97
 
 
-def test_wifi_cli_writes_geotiff_and_zone_csv(biarritz, tmp_path, capsys):
-    sites = _write_sites(tmp_path / "sites.geojson")
-    out = tmp_path / "out"
-    status = main(["coverage", "wifi", "--sites", str(sites), "--out", str(out), "--no-progress"])
+@pytest.fixture(scope="module")
+def wifi_run(biarritz, tmp_path_factory):
+    """`villenum coverage wifi --map` on four illustrative sites: (status, stdout, out dir)."""
+    import contextlib
+    import io
+
+    tmp = tmp_path_factory.mktemp("wifi")
+    sites = _write_sites(tmp / "sites.geojson")
+    out = tmp / "out"
+    args = ["coverage", "wifi", "--sites", str(sites), "--out", str(out), "--no-progress"]
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        status = main([*args, "--map"])
+    return status, stdout.getvalue(), out
+
+
+def test_wifi_cli_writes_geotiff_and_zone_csv(biarritz, wifi_run, tmp_path):
+    status, printed, out = wifi_run
     assert status == 0
-    printed = capsys.readouterr().out
     assert "of peak visitors" in printed and "wifi_coverage.tif" in printed
     with rasterio.open(out / "wifi_coverage.tif") as src:
         assert src.crs.to_epsg() == 2154
@@ -140,7 +153,7 @@ def test_lte_cli_on_an_illustrative_anfr_file(biarritz, tmp_path, capsys):
     path.write_text("\n".join([header, *rows]) + "\n")
     out = tmp_path / "lte"
     args = ["coverage", "lte", "--sites", str(path), "--out", str(out), "--no-progress"]
-    assert main([*args, "--range", "1500"]) == 0
+    assert main([*args, "--range", "1000"]) == 0
     printed = capsys.readouterr().out
     assert "3 transmitter(s), model uma, RSRP" in printed
     with rasterio.open(out / "lte_coverage.tif") as src:
@@ -163,3 +176,14 @@ def test_zones_cli_rejects_a_foreign_raster(tmp_path, capsys):
     assert main(["coverage", "zones", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "not a villenum coverage GeoTIFF" in err
+
+
+@pytest.mark.chromium
+def test_wifi_map_renders_offline(wifi_run, page):
+    _, _, out = wifi_run
+    page.goto((out / "wifi_coverage.html").as_uri())
+    page.wait_for_selector(".leaflet-image-layer")
+    assert page.locator(".leaflet-control-layers").count() == 1
+    assert "Best-server received power" in page.content()
+    assert page.console_errors == []
+    assert [u for u in page.requested_urls if not u.startswith(("file:", "data:"))] == []
