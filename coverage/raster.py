@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+import shapely
 
 from villenum.coverage import _engine
 from villenum.coverage._engine import KEEP_ABOVE_DBM
@@ -364,8 +365,6 @@ def _check_sites(city: Any, transmitters: Sequence[Source]) -> None:
     if getattr(city, "crs", "EPSG:2154") != "EPSG:2154":
         raise CoverageError(f"the city model is in {city.crs}; coverage needs EPSG:2154")
     area = city.boundary.union_all()
-    import shapely
-
     xs = np.array([t.x for t in transmitters], dtype=np.float64)
     ys = np.array([t.y for t in transmitters], dtype=np.float64)
     if not np.all(np.isfinite(xs) & np.isfinite(ys)):
@@ -436,8 +435,8 @@ def compute_coverage(
     ------
     CoverageError
         An empty site list, a site more than 100 m outside the city boundary, a wrong CRS,
-        a frequency no model covers, Wi-Fi and LTE mixed, or a non-positive resolution or
-        range.
+        a frequency no model covers, Wi-Fi and LTE mixed, a non-positive resolution or
+        range, or no city cell within range of any transmitter (never an all-NaN raster).
     """
     if not resolution_m > 0 or not max_range_m > resolution_m:
         raise CoverageError(
@@ -486,6 +485,18 @@ def compute_coverage(
     best, server, best_los = acc.best, acc.server, acc.best_los
 
     covered_any = server >= 0
+    if not covered_any.any():
+        raise CoverageError(
+            f"no cell of {getattr(city, 'name', 'the city')} is within {max_range_m:g} m of a "
+            "transmitter: nothing to compute"
+        )
+    log.info(
+        "coverage: %d transmitter(s), model %s, %d of %d city cells in range",
+        len(transmitters),
+        model,
+        int(covered_any.sum()),
+        int(in_city.sum()),
+    )
     rx_dbm = np.where(covered_any, best, np.nan).astype(np.float32)
     sinr = np.full((rows, cols), np.nan, dtype=np.float32)
     uplink = np.full((rows, cols), np.nan, dtype=np.float32)

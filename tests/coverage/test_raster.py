@@ -147,8 +147,11 @@ def test_bad_requests_are_one_clear_error(toy_city, tmp_path):
         compute_coverage(toy_city, [Transmitter(-1.55, 43.48)], progress=False)
     with pytest.raises(CoverageError, match="outside Toyville"):
         compute_coverage(toy_city, [_ap(X0 + 5000.0, Y0)], progress=False)
-    # a pier or a roof just past the boundary is accepted
+    # a pier or a roof just past the boundary is accepted ...
     compute_coverage(toy_city, [_ap(X0 + 650.0, Y0 + 300.0)], 5.0, 100.0, progress=False)
+    # ... but not when its range reaches no cell of the city: never an all-NaN raster
+    with pytest.raises(CoverageError, match="no cell of Toyville is within 40 m"):
+        compute_coverage(toy_city, [_ap(X0 + 650.0, Y0 + 300.0)], 5.0, 40.0, progress=False)
     sector = LteSector(X0 + 100.0, Y0 + 100.0, 30.0, azimuth_deg=0.0)
     with pytest.raises(CoverageError, match="cannot be mixed"):
         compute_coverage(toy_city, [_ap(), sector], progress=False)
