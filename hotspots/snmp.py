@@ -155,6 +155,7 @@ class PollerOptions:
     concurrency: int = 50
     max_repetitions: int = 8
     probe: bool = True
+    walk_every: int = 10
 
 
 @dataclass
@@ -166,6 +167,11 @@ class _DeviceCache:
     discovered: bool = False
     sys_descr: str | None = None
     sys_object_id: str | None = None
+    # after a walk: the exact instances to GET, (prefix, suffix) each ("" suffix: a scalar)
+    plan: list[tuple[str, str]] | None = None
+    polls_since_walk: int = 0
+    uptime_cs: int | None = None
+    interfaces_up: int | None = None
 
 
 @dataclass
@@ -275,24 +281,98 @@ class SnmpPoller:
 
         addr_name, _ = LCD.configure(engine, cache.auth, cache.target, hotspot.context.encode())
         profile = PROFILES[hotspot.vendor_profile]
+        uplink = hotspot.uplink_if or cache.uplink
+        walk = None
+        if cache.plan is not None and cache.polls_since_walk < self.options.walk_every:
+            walk = await _get_plan(engine, addr_name, hotspot, cache.plan)
+            uptime = _int(walk.scalars.get(SYS_UPTIME)) if walk is not None else None
+            if uptime is not None and cache.uptime_cs is not None and uptime < cache.uptime_cs:
+                walk = None  # rebooted: interfaces may have been renumbered, walk again
+        if walk is None:
+            walk = await self._walk(engine, addr_name, hotspot, cache, profile.wireless)
+        else:
+            cache.polls_since_walk += 1
+        sample = _build_sample(hotspot, walk, profile.wireless, uplink)
+        if cache.polls_since_walk == 0:
+            cache.interfaces_up = sample.interfaces_up
+            cache.plan = _plan(walk, sample.uplink, profile.wireless)
+        else:
+            sample.interfaces_up = cache.interfaces_up
+        if sample.uplink is not None and hotspot.uplink_if is None:
+            cache.uplink = sample.uplink.name  # sticky: a later outage of it must show
+        cache.uptime_cs = sample.uptime_cs
+        sample.sys_descr, sample.sys_object_id = cache.sys_descr, cache.sys_object_id
+        return sample
+
+    async def _walk(
+        self, engine: Any, addr_name: str, hotspot: Hotspot, cache: _DeviceCache,
+        wireless: dict[str, Column],
+    ) -> _Walk:  # fmt: skip
         scalars = [SYS_UPTIME, UCD_CPU_IDLE, UCD_MEM_TOTAL, UCD_MEM_AVAIL, UCD_MEM_BUFFER,
                    UCD_MEM_CACHED]  # fmt: skip
         if not cache.discovered:
             scalars += [SYS_DESCR, SYS_OBJECT_ID]
         columns = [*IF_COLUMNS.values(), HR_PROCESSOR_LOAD]
-        columns += sorted({c.oid for c in profile.wireless.values()} - set(columns))
+        columns += sorted({c.oid for c in wireless.values()} - set(columns))
         reps = cache.rows + 1 if cache.rows else self.options.max_repetitions
         walk = await _bulk_walk(engine, addr_name, hotspot, scalars, columns, reps)
         cache.rows = max((len(v) for v in walk.columns.values()), default=0)
+        cache.polls_since_walk = 0
         if SYS_DESCR in walk.scalars:
             cache.discovered = True
             cache.sys_descr = _text(walk.scalars.get(SYS_DESCR))
             cache.sys_object_id = _oid_text(walk.scalars.get(SYS_OBJECT_ID))
-        sample = _build_sample(hotspot, walk, profile.wireless, hotspot.uplink_if or cache.uplink)
-        if sample.uplink is not None and hotspot.uplink_if is None:
-            cache.uplink = sample.uplink.name  # sticky: a later outage of it must show
-        sample.sys_descr, sample.sys_object_id = cache.sys_descr, cache.sys_object_id
-        return sample
+        return walk
+
+
+def _plan(
+    walk: _Walk, uplink: Interface | None, wireless: dict[str, Column]
+) -> list[tuple[str, str]] | None:
+    """The instances a walk found that later polls GET directly (None: keep walking)."""
+    if uplink is None:
+        return None  # nothing to follow: the next poll walks again, to find one
+    plan = [(prefix, "") for prefix in walk.scalars if prefix not in (SYS_DESCR, SYS_OBJECT_ID)]
+    index = str(uplink.index)
+    has_name = index in walk.columns[IF_COLUMNS["name"]]
+    for key, oid in IF_COLUMNS.items():
+        if index in walk.columns[oid] and not (key == "descr" and has_name):
+            plan.append((oid, index))
+    plan += [(HR_PROCESSOR_LOAD, suffix) for suffix in walk.columns[HR_PROCESSOR_LOAD]]
+    for col in {c.oid: c for c in wireless.values()}.values():
+        rows = walk.columns.get(col.oid, {})
+        wanted = [c.instance for c in wireless.values() if c.oid == col.oid and c.instance]
+        plan += [(col.oid, suffix) for suffix in rows if not wanted or suffix in wanted]
+    return plan
+
+
+async def _get_plan(
+    engine: Any, addr_name: str, hotspot: Hotspot, plan: list[tuple[str, str]]
+) -> _Walk | None:
+    """GET the planned instances; ``None`` if one vanished (the caller walks again)."""
+    from pysnmp.proto import rfc1905
+
+    oids = [f"{prefix}.{suffix or 0}" for prefix, suffix in plan]
+    error, status, _, vbs = await _request(engine, addr_name, hotspot.context, -1, 0, oids)
+    if error:
+        raise _classify_error(error)
+    if status:
+        return None  # e.g. tooBig or noSuchName from an odd agent: a walk copes
+    if len(vbs) != len(plan):
+        raise _PollError("bad-response", f"{len(vbs)} varbinds for {len(plan)} requested")
+    walk = _Walk(columns={prefix: {} for prefix, suffix in plan if suffix}, varbinds=len(vbs),
+                 requests=1)  # fmt: skip
+    for (prefix, suffix), (oid, value) in zip(plan, vbs, strict=True):
+        if str(oid) != f"{prefix}.{suffix or 0}":
+            raise _PollError("bad-response", f"agent answered {oid} for {prefix}.{suffix or 0}")
+        if isinstance(value, _END_TYPES(rfc1905)):
+            return None
+        if suffix:
+            walk.columns[prefix][suffix] = value
+        else:
+            walk.scalars[prefix] = value
+    for oid in (*IF_COLUMNS.values(), HR_PROCESSOR_LOAD):
+        walk.columns.setdefault(oid, {})
+    return walk
 
 
 def poll_hotspots(
@@ -360,6 +440,7 @@ async def _target_and_auth(hotspot: Hotspot, options: PollerOptions) -> tuple[An
 async def _request(
     engine: Any, addr_name: str, context: str, non_repeaters: int, max_reps: int, oids: list[str]
 ) -> tuple[Any, int, int, Sequence[Any]]:
+    """One GETBULK (``non_repeaters`` -1: one GET) of numeric OIDs, without MIB resolution."""
     from pysnmp.entity.rfc3413 import cmdgen
     from pysnmp.proto.api import v2c
 
@@ -372,9 +453,14 @@ async def _request(
             future.set_result((error, int(status or 0), int(index or 0), vbs))
 
     varbinds = [(v2c.ObjectIdentifier(oid), v2c.null) for oid in oids]
-    cmdgen.BulkCommandGeneratorSingleRun().send_varbinds(
-        engine, addr_name, None, context.encode(), non_repeaters, max_reps, varbinds, done
-    )
+    if non_repeaters < 0:
+        cmdgen.GetCommandGenerator().send_varbinds(
+            engine, addr_name, None, context.encode(), varbinds, done
+        )
+    else:
+        cmdgen.BulkCommandGeneratorSingleRun().send_varbinds(
+            engine, addr_name, None, context.encode(), non_repeaters, max_reps, varbinds, done
+        )
     return await future
 
 

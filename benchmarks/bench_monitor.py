@@ -1,0 +1,197 @@
+"""Benchmark: SNMP monitor cycles over 200, 1000 and 2000 simulated access points.
+
+Each access point is an snmpsim data file (``villenum.hotspots._snmp_simdata``: 3 interfaces,
+CPU, memory, wireless extends; about 60 varbinds per poll) served by one of several snmpsim
+processes on loopback, one community per AP. For each size the full monitor cycle runs
+(GETBULK poll with bounded concurrency, rates, health, SQLite store) a few times.
+
+Printed per size: cycle time p50/p95, polls per second, CPU time and peak RSS of the monitor
+process, failed polls and the kernel's UDP receive errors during the run. The baseline,
+measured in the same run on a subset, is a naive poller: sequential pysnmp ``get_cmd`` with
+MIB resolution, one GET per OID. Target: 2000 APs polled within a 60 s cycle with p95 ≤ 20 s,
+RSS ≤ 200 MB and no UDP drops, on 2 cores (the simulators share those cores).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from villenum.hotspots._snmp_simdata import ap_snmprec
+from villenum.hotspots.health import HealthConfig
+from villenum.hotspots.inventory import Hotspot
+from villenum.hotspots.monitor import Monitor, MonitorConfig
+from villenum.hotspots.snmp import IF_COLUMNS, SYS_UPTIME, PollerOptions
+from villenum.hotspots.store import Store
+
+SIZES = (200, 1000, 2000)
+SIMULATORS = 4
+CYCLES = 3
+BASELINE_APS = 5
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def udp_errors() -> int:
+    """System-wide UDP receive errors (buffer overflows included) from /proc/net/snmp."""
+    lines = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines()
+             if line.startswith("Udp:")]  # fmt: skip
+    header, values = lines[0], lines[1]
+    return int(values[header.index("InErrors")]) + int(values[header.index("RcvbufErrors")])
+
+
+def start_simulators(
+    workdir: Path, count: int
+) -> tuple[list[subprocess.Popen[bytes]], list[tuple[int, str]]]:
+    """``SIMULATORS`` snmpsim processes sharing ``count`` AP data files; (port, community)s."""
+    record = ap_snmprec()
+    procs, endpoints = [], []
+    exe = Path(sys.executable).with_name("snmpsim-command-responder")
+    for k in range(SIMULATORS):
+        data = workdir / f"sim{k}"
+        data.mkdir()
+        port = free_udp_port()
+        for i in range(k, count, SIMULATORS):
+            community = f"ap{i:05d}"
+            (data / f"{community}.snmprec").write_text(record)
+            endpoints.append((port, community))
+        procs.append(subprocess.Popen(
+            [str(exe), f"--data-dir={data}", f"--cache-dir={workdir / f'cache{k}'}",
+             f"--agent-udpv4-endpoint=127.0.0.1:{port}", "--logging-method=null"],
+            env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))  # fmt: skip
+    return procs, endpoints
+
+
+def hotspots_for(endpoints: list[tuple[int, str]], n: int) -> list[Hotspot]:
+    return [
+        Hotspot(f"ap{i:05d}", f"AP {i}", 43.48, -1.55, address="127.0.0.1", port=port,
+                community=community, vendor_profile="openwrt")
+        for i, (port, community) in enumerate(sorted(endpoints, key=lambda e: e[1])[:n])
+    ]  # fmt: skip
+
+
+async def wait_ready(hotspots: list[Hotspot]) -> None:
+    """Poll until every simulator answers (they index their data files first)."""
+    from villenum.hotspots.snmp import SnmpPoller
+
+    poller = SnmpPoller(PollerOptions(timeout_s=2.0, retries=0, deadline_s=5.0, probe=False))
+    ports = {h.port: h for h in hotspots}
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        samples = await poller.poll_many(list(ports.values()))
+        if all(s.ok for s in samples):
+            return
+        await asyncio.sleep(1.0)
+    raise SystemExit("simulators never became ready")
+
+
+def run_cycles(hotspots: list[Hotspot], db: Path) -> dict[str, float]:
+    config = MonitorConfig(
+        interval_s=60.0,
+        poller=PollerOptions(timeout_s=2.0, retries=2, deadline_s=20.0, concurrency=50,
+                             probe=False),
+        health=HealthConfig(interval_s=60.0),
+    )  # fmt: skip
+    errors_before = udp_errors()
+    cpu_before = time.process_time()
+    times, failed = [], 0
+
+    async def cycles() -> None:
+        nonlocal failed
+        monitor = Monitor(hotspots, Store(db), config)
+        for _ in range(CYCLES):
+            start = time.perf_counter()
+            statuses = await monitor.cycle()
+            times.append(time.perf_counter() - start)
+            failed += sum(1 for s in statuses if s["metrics"]["reason_code"] != "ok")
+
+    asyncio.run(cycles())
+    ordered = sorted(times)
+    return {
+        "p50": statistics.median(ordered),
+        "p95": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
+        "polls_per_s": len(hotspots) / statistics.median(ordered),
+        "cpu_s_per_cycle": (time.process_time() - cpu_before) / CYCLES,
+        "failed": failed,
+        "udp_errors": udp_errors() - errors_before,
+    }
+
+
+def naive_seconds_per_ap(hotspots: list[Hotspot]) -> float:
+    """The naive way: one pysnmp hlapi GET per OID (with MIB resolution), sequentially."""
+    from pysnmp.hlapi.v3arch.asyncio import (
+        CommunityData,
+        ContextData,
+        ObjectIdentity,
+        ObjectType,
+        SnmpEngine,
+        UdpTransportTarget,
+        get_cmd,
+    )
+
+    oids = [f"{SYS_UPTIME}.0"] + [f"{col}.{i}" for col in IF_COLUMNS.values() for i in (1, 2, 3)]
+
+    async def naive() -> float:
+        engine = SnmpEngine()
+        start = time.perf_counter()
+        for h in hotspots:
+            target = await UdpTransportTarget.create((h.address, h.port), timeout=2, retries=1)
+            for oid in oids:
+                await get_cmd(engine, CommunityData(h.community, mpModel=1), target, ContextData(),
+                              ObjectType(ObjectIdentity(oid)))  # fmt: skip
+        return (time.perf_counter() - start) / len(hotspots)
+
+    return asyncio.run(naive())
+
+
+def main() -> None:
+    sizes = tuple(int(a) for a in sys.argv[1:]) or SIZES  # e.g. `bench_monitor.py 200` to try
+    workdir = Path(tempfile.mkdtemp(prefix="bench-monitor-"))
+    procs, endpoints = start_simulators(workdir, max(sizes))
+    try:
+        everything = hotspots_for(endpoints, max(sizes))
+        t0 = time.perf_counter()
+        asyncio.run(wait_ready(everything))
+        print(f"{SIMULATORS} snmpsim processes ready with {max(sizes)} APs "
+              f"in {time.perf_counter() - t0:.0f} s")  # fmt: skip
+        naive = naive_seconds_per_ap(everything[:BASELINE_APS])
+        print(f"naive sequential GET-per-OID baseline: {naive:.2f} s per AP")
+        print(f"{'APs':>5} {'p50 s':>7} {'p95 s':>7} {'polls/s':>8} {'CPU s':>6} "
+              f"{'failed':>6} {'UDP err':>7} {'vs naive':>9}")  # fmt: skip
+        for n in sizes:
+            r = run_cycles(everything[:n], workdir / f"monitor{n}.db")
+            ratio = naive * n / r["p50"]
+            print(f"{n:>5} {r['p50']:>7.1f} {r['p95']:>7.1f} {r['polls_per_s']:>8.0f} "
+                  f"{r['cpu_s_per_cycle']:>6.1f} {r['failed']:>6d} {r['udp_errors']:>7d} "
+                  f"{ratio:>8.0f}x")  # fmt: skip
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak RSS of the monitor process: {rss_mb:.0f} MB (target ≤ 200 MB)")
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
