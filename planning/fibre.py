@@ -186,6 +186,10 @@ class Backhaul:
         The GPON optical budget check.
     ap_nodes
         Street node of each AP, in the order given.
+    tree
+        The street tree itself (networkx graph with ``cost`` and ``length`` on its edges).
+    pop_node
+        The PoP's street node.
     """
 
     trenches: gpd.GeoDataFrame
@@ -198,6 +202,8 @@ class Backhaul:
     baseline_cost_eur: float
     optical: OpticalBudget
     ap_nodes: list[Any]
+    tree: nx.Graph = field(default_factory=nx.Graph)
+    pop_node: Any = None
 
     @property
     def improvement(self) -> float:
@@ -365,6 +371,8 @@ def plan_backhaul(
         baseline_cost_eur=_total(baseline, "cost"),
         optical=optical,
         ap_nodes=list(ap_nodes),
+        tree=tree,
+        pop_node=pop_node,
     )
 
 
@@ -712,42 +720,6 @@ def optical_budget(
         ok=reach_ok and margin >= 0,
         pon_ports=max(1, math.ceil(n_aps / split_ratio)),
     )
-
-
-def site_backhaul_estimate(
-    graph: nx.Graph, xy: npt.ArrayLike, pop_xy: tuple[float, float], costs: FibreCosts
-) -> npt.NDArray[np.float64]:
-    """Per-candidate backhaul cost estimate for the budgeted placement (€).
-
-    A tree joining many sites costs about the sum, over sites, of the path to the nearest
-    other site (each site pays its parent edge, as in a minimum spanning tree). The estimate
-    is the drop plus the cheapest street path to the nearest other candidate or the PoP,
-    found for all candidates at once with a street-graph Voronoi partition. It is a
-    heuristic: the plan's real tree is always recomputed and checked against the budget.
-    """
-    pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    nodes = _nearest_nodes(graph, np.vstack([pts, [pop_xy]]), None)
-    sources: dict[Any, int] = {}
-    for i, n in enumerate(nodes):
-        sources.setdefault(n, i)
-    dist, paths = nx.multi_source_dijkstra(graph, set(sources), weight="cost")
-    owner = {n: sources[p[0]] for n, p in paths.items()}
-    nearest = np.full(len(nodes), np.inf)
-    for u, v, d in graph.edges(data=True):
-        if u in owner and v in owner and owner[u] != owner[v]:
-            through = dist[u] + d["cost"] + dist[v]
-            nearest[owner[u]] = min(nearest[owner[u]], through)
-            nearest[owner[v]] = min(nearest[owner[v]], through)
-    # Candidates on the same street node share it: their link is free.
-    per_node = np.array(
-        [nearest[sources[n]] if sources[n] != i else nearest[i] for i, n in enumerate(nodes)]
-    )
-    shared = np.array([sources[n] != i for i, n in enumerate(nodes)])
-    per_node[shared] = 0.0
-    per_node[~np.isfinite(per_node)] = 0.0
-    ends = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes[:-1]])
-    drops = np.hypot(*(pts - ends).T) * (costs.drop_eur_per_m + costs.cable_eur_per_m)
-    return per_node[:-1] + drops
 
 
 def load_costs(path: str | Path) -> FibreCosts:

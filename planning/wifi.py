@@ -25,13 +25,13 @@ from tqdm import tqdm
 
 from villenum.errors import PlanningError
 from villenum.planning import report
+from villenum.planning._budget import budget_greedy
 from villenum.planning.candidates import Season, candidate_sites, demand_weights
 from villenum.planning.fibre import (
     Backhaul,
     FibreCosts,
     cost_graph,
     plan_backhaul,
-    site_backhaul_estimate,
 )
 from villenum.planning.placement import Method, PlacementResult, maximal_coverage
 
@@ -68,6 +68,8 @@ class WifiPlan:
         The scenario's demand weights.
     coverage
         The coverage raster of the planned APs (for the map), or ``None``.
+    candidate_coverage
+        The coverage of every candidate (reusable for other scenarios), or ``None``.
     summary
         Key figures as plain data (written to ``summary.json``).
     """
@@ -82,6 +84,7 @@ class WifiPlan:
     covered: npt.NDArray[np.bool_]
     weights: npt.NDArray[np.float64]
     coverage: Any = None
+    candidate_coverage: Any = None
     summary: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -122,10 +125,10 @@ def plan_wifi(
     season
         ``"peak"`` (August, visitors included) or ``"off"`` demand.
     budget_eur
-        Total budget (€ excl. VAT): APs, fibre, drops, splitters and OLT ports. Sites are
-        priced at their AP cost plus a backhaul estimate
-        (:func:`villenum.planning.fibre.site_backhaul_estimate`); the real tree is then
-        computed and, if it overshoots, the placement budget is lowered and solved again.
+        Total budget (€ excl. VAT): APs, fibre, drops, splitters and OLT ports. The plan
+        and its fibre tree grow together, each site priced at the exact cost of joining the
+        current tree (see :mod:`villenum.planning._budget`); the real bill never exceeds it.
+        Not combinable with ``beach_backup``.
     threshold_dbm
         Downlink level that counts as served (−75 dBm: a usable 5 GHz link, MCS 3–4).
     resolution_m, max_range_m
@@ -236,7 +239,9 @@ def plan_wifi(
     )
     steps.update()
     steps.close()
-    plan = WifiPlan(city, sites, cands, placement, backhaul, zones, bom, covered, weights, plan_cov)
+    plan = WifiPlan(
+        city, sites, cands, placement, backhaul, zones, bom, covered, weights, plan_cov, result
+    )
     plan.summary = _summary(plan, season, threshold_dbm, budget_eur, n_aps, beach_backup)
     return plan
 
@@ -291,47 +296,28 @@ def _place(
         )
     if not (math.isfinite(budget) and budget > 0):
         raise PlanningError(f"the budget must be a positive amount in €, got {budget!r}")
-    graph = cost_graph(city.streets, costs, ducts)
-    site_cost = costs.ap_eur + site_backhaul_estimate(graph, xy, pop, costs)
-    ports = math.ceil(n_aps / split_ratio) * (costs.splitter_eur + costs.olt_port_eur)
-    target = budget - ports
-    best: tuple[PlacementResult, Backhaul] | None = None
-    for _ in range(5):
-        if target < site_cost.min():
-            break
-        res = maximal_coverage(
-            matrix,
-            weights,
-            n_aps,
-            method=method,
-            time_limit_s=time_limit_s,
-            costs=site_cost,
-            budget=target,
-            backup=backup,
-        )
-        if len(res.sites) == 0:
-            break
+    if backup is not None:
+        raise PlanningError("beach backup coverage is not available together with a budget")
+
+    def build(sites: npt.NDArray[np.intp]) -> tuple[Backhaul, float]:
         bh = plan_backhaul(
             city.streets,
-            xy[res.sites],
+            xy[sites],
             pop,
             costs=costs,
             ducts=ducts,
             split_ratio=split_ratio,
             crs=city.crs,
         )
-        total = float(report.bill_of_materials(bh, len(res.sites), costs)["total_eur"].iloc[-1])
-        if total <= budget:
-            best = (res, bh)
-            break
-        # The estimate was optimistic: aim lower by the overshoot and solve again.
-        target *= 0.98 * budget / total
-    if best is None:
+        return bh, float(report.bill_of_materials(bh, len(sites), costs)["total_eur"].iloc[-1])
+
+    graph = cost_graph(city.streets, costs, ducts)
+    out = budget_greedy(graph, matrix, weights, xy, pop, n_aps, budget, costs, split_ratio, build)
+    if out is None:
         raise PlanningError(
-            f"a budget of {budget:,.0f} € does not pay for one access point and its fibre "
-            f"(the cheapest site costs about {site_cost.min() + ports:,.0f} €)"
+            f"a budget of {budget:,.0f} € does not pay for one access point and its fibre"
         )
-    return best
+    return out
 
 
 def _sites_frame(
