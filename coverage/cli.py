@@ -54,7 +54,9 @@ def register(groups: Any) -> None:
         commands, "zones", _zones, "Per-zone coverage shares of a coverage GeoTIFF (CSV)"
     )
     zones.add_argument("raster", type=Path, metavar="RESULT.tif")
-    zones.add_argument("--city", default="biarritz", help="city name or folder (biarritz)")
+    zones.add_argument(
+        "--city", help="city name or folder (default: the one the raster was computed on)"
+    )
     zones.add_argument(
         "--thresholds", type=float, nargs="+", help="dBm (default by quantity: Wi-Fi or RSRP)"
     )
@@ -177,7 +179,8 @@ def _zones(args: argparse.Namespace) -> int:
         LTE_THRESHOLDS if result.quantity == "RSRP" else WIFI_THRESHOLDS
     )
     out = args.out or args.raster.with_name(f"{args.raster.stem}_zones.csv")
-    table = zone_stats(_load_city(args.city), result, thresholds, out)
+    city = _load_city(args.city or result.city_source or "biarritz")
+    table = zone_stats(city, result, thresholds, out)
     columns = ["zone_id", "name"] + [c for c in table.columns if c.startswith("area_share_")]
     print(table[columns].to_string(index=False, float_format=lambda v: f"{v:.1%}"))
     print(f"wrote {out}")

@@ -97,6 +97,10 @@ class CoverageResult:
         What ``rx_dbm`` is ("received power" or "RSRP").
     model
         Propagation model used.
+    notes
+        Data caveats and model assumptions, to show with the result.
+    city_source
+        Folder of the city model the result was computed on (for ``coverage zones``).
     """
 
     rx_dbm: npt.NDArray[np.float32]
@@ -118,6 +122,7 @@ class CoverageResult:
     quantity: str = "received power"
     model: str = ""
     notes: list[str] = field(default_factory=list)
+    city_source: str = ""
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -276,6 +281,7 @@ class CoverageResult:
                 transmitters=sites,
                 notes=" | ".join(self.notes),
                 software="villenum",
+                city_source=self.city_source,
             )
         os.replace(partial, path)
         return path
@@ -327,6 +333,7 @@ class CoverageResult:
             quantity=tags.get("quantity", "received power"),
             model=tags.get("model", ""),
             notes=[n for n in tags.get("notes", "").split(" | ") if n],
+            city_source=tags.get("city_source", ""),
         )
 
 
@@ -551,6 +558,7 @@ def compute_coverage(
         quantity="RSRP" if is_lte else "received power",
         model=model,
         notes=notes,
+        city_source=str(getattr(city, "source_dir", "")),
     )
 
 

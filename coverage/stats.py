@@ -55,7 +55,8 @@ def zone_stats(
     Raises
     ------
     CoverageError
-        If the result's grid is not in the city's CRS or a threshold is not a number.
+        If the result's grid is not in the city's CRS, does not overlap the city's zones, or a
+        threshold is not a number.
     """
     from affine import Affine
     from rasterio.features import rasterize
@@ -78,6 +79,11 @@ def zone_stats(
         dtype="int32",
     ).reshape(-1)
     cells = np.bincount(zone_grid, minlength=n + 1)[1:]
+    if not np.isfinite(result.rx_dbm.reshape(-1)[zone_grid > 0]).any():
+        raise CoverageError(
+            f"the coverage raster has no value in any zone of {getattr(city, 'name', 'the city')}"
+            ": was it computed on another city?"
+        )
 
     demand = city.demand
     zone_pos = {z: i for i, z in enumerate(zones["zone_id"])}

@@ -187,3 +187,14 @@ def test_wifi_map_renders_offline(wifi_run, page):
     assert "Best-server received power" in page.content()
     assert page.console_errors == []
     assert [u for u in page.requested_urls if not u.startswith(("file:", "data:"))] == []
+
+
+def test_zone_stats_refuse_a_raster_of_another_city(biarritz, toy_city):
+    from villenum.coverage.stats import zone_stats
+    from villenum.errors import CoverageError
+
+    from .conftest import X0, Y0
+
+    toy = compute_coverage(toy_city, [Transmitter(X0 + 300, Y0 + 300)], 5.0, 100.0, progress=False)
+    with pytest.raises(CoverageError, match="another city"):
+        zone_stats(biarritz, toy)
