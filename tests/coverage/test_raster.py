@@ -176,3 +176,16 @@ def test_candidates_from_points_feed_the_planner(toy_city):
     assert m[0, 0] and m[1, 1]  # each candidate covers the demand point it stands on
     with pytest.raises(CoverageError, match="projected CRS"):
         transmitters_at(points.to_crs("EPSG:4326"))
+
+
+def test_p1411_site_general_model_on_the_grid(toy_city):
+    result = compute_coverage(toy_city, [_ap()], 5.0, 250.0, model="p1411", progress=False)
+    assert result.model == "p1411"
+    d3 = np.hypot(150.0, 6.0 - 1.5)
+    los = 30.0 - prop.p1411_site_general(d3, 5.5, True, "urban_high_rise")
+    assert result.sample([AP_X + 150.0], [AP_Y])[0] == pytest.approx(los, abs=1e-3)
+    behind = result.sample([AP_X + 100.0], [Y0 + 352.5])[0]
+    d3 = np.hypot(np.hypot(100.0, 50.0), 4.5)
+    assert behind == pytest.approx(
+        30.0 - prop.p1411_site_general(d3, 5.5, False, "urban_high_rise")
+    )
