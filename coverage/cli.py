@@ -109,9 +109,10 @@ def _load_city(name: str) -> Any:
 
 
 def _run(args: argparse.Namespace, kind: str, sites: list[Any], thresholds: Sequence[float]) -> int:
-    from villenum.coverage.raster import compute_coverage
+    from villenum.coverage.raster import check_grid, compute_coverage
     from villenum.coverage.stats import zone_stats
 
+    check_grid(args.resolution, args.range_m)  # before the slow city load
     city = _load_city(args.city)
     with _one_line_warnings():
         result = compute_coverage(

@@ -337,6 +337,20 @@ class CoverageResult:
         )
 
 
+def check_grid(resolution_m: float, max_range_m: float) -> None:
+    """Refuse a non-positive cell size or a range not larger than one cell.
+
+    Raises
+    ------
+    CoverageError
+        With the offending values.
+    """
+    if not resolution_m > 0 or not max_range_m > resolution_m:
+        raise CoverageError(
+            f"resolution ({resolution_m} m) must be > 0 and below the range ({max_range_m} m)"
+        )
+
+
 def _check_frequencies(model: str, transmitters: Sequence[Source]) -> None:
     for tx in transmitters:
         f = tx.frequency_mhz
@@ -445,10 +459,7 @@ def compute_coverage(
         a frequency no model covers, Wi-Fi and LTE mixed, a non-positive resolution or
         range, or no city cell within range of any transmitter (never an all-NaN raster).
     """
-    if not resolution_m > 0 or not max_range_m > resolution_m:
-        raise CoverageError(
-            f"resolution ({resolution_m} m) must be > 0 and below the range ({max_range_m} m)"
-        )
+    check_grid(resolution_m, max_range_m)
     _check_sites(city, transmitters)
     is_lte = all(hasattr(t, "azimuth_deg") for t in transmitters)
     if model not in MODELS:
