@@ -23,11 +23,13 @@ import json
 import logging
 import re
 import subprocess
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from villenum.errors import GatewayError
+from villenum.hotspots._gw_nft import nft
 from villenum.hotspots.gateway_config import GatewaySettings
 from villenum.hotspots.sessions import Session
 
@@ -179,30 +181,19 @@ def run_nft(batch: str) -> str:
     Raises
     ------
     GatewayError
-        If nft is missing or refuses the batch (the message has nft's first error line).
+        If nftables is missing or refuses the batch (the message has its first error line).
     """
-    return _nft(["nft", "-f", "-"], batch)
+    return nft(batch)
 
 
 def _list_set(name: str) -> list[dict]:
     """The elements of one of the table's sets, as nft's JSON objects."""
-    out = _nft(["nft", "-j", "list", "set", "inet", TABLE, name], "")
+    out = nft(f"list set inet {TABLE} {name}\n", json_output=True)
     return [
         elem.get("elem", {})
-        for item in json.loads(out).get("nftables", [])
+        for item in json.loads(out or "{}").get("nftables", [])
         for elem in item.get("set", {}).get("elem", [])
     ]
-
-
-def _nft(cmd: list[str], batch: str) -> str:
-    try:
-        proc = subprocess.run(cmd, input=batch, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise GatewayError("the nft command is not installed (Debian package nftables)") from None
-    if proc.returncode != 0:
-        first = next((ln for ln in proc.stderr.splitlines() if ln.strip()), "unknown error")
-        raise GatewayError(f"nft refused the gateway rules: {first}")
-    return proc.stdout
 
 
 class Gateway:
@@ -219,6 +210,9 @@ class Gateway:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self._forward_before: str | None = None
+        self._pending: list[_Change] = []
+        self._pending_lock = threading.Lock()
+        self._nft_lock = threading.Lock()
 
     def install(self, sessions: Iterable[Session] = (), now_s: float | None = None) -> int:
         """Replace the table atomically and put the active sessions back (reconciliation).
@@ -260,16 +254,37 @@ class Gateway:
         """Let the device through for ``timeout_s`` seconds (refreshing an existing element)."""
         if mac is None:
             raise GatewayError(f"no MAC address known for {ip}")
-        run_nft("\n".join(_del_lines(mac, ip) + _add_lines(mac, ip, int(timeout_s))) + "\n")
+        self._apply(_del_lines(mac, ip) + _add_lines(mac, ip, int(timeout_s)))
 
     def revoke(self, mac: str | None, ip: str) -> None:
         """Cut the device off now, including its open connections."""
         if mac is not None:
-            run_nft("\n".join(_del_lines(mac, ip)) + "\n")
+            self._apply(_del_lines(mac, ip))
         # established flows would otherwise keep flowing downstream until they end
         subprocess.run(
             ["conntrack", "-D", "-s", canonical_ipv4(ip)], capture_output=True, check=False
         )
+
+    def _apply(self, lines: list[str]) -> None:
+        """Apply element changes with group commit: when many devices accept at once, the
+        changes that queue while one nft transaction runs go together in the next one, and
+        each caller returns only once its own change is in the kernel."""
+        change = _Change(lines)
+        with self._pending_lock:
+            self._pending.append(change)
+        with self._nft_lock:
+            if not change.done:
+                with self._pending_lock:
+                    batch, self._pending = self._pending, []
+                try:
+                    run_nft("\n".join(line for c in batch for line in c.lines) + "\n")
+                except GatewayError as exc:
+                    for c in batch:
+                        c.error = exc
+                for c in batch:
+                    c.done = True
+        if change.error is not None:
+            raise change.error
 
     def elements(self) -> list[Element]:
         """The devices currently let through, with their upstream counters."""
@@ -301,6 +316,13 @@ class Gateway:
         _write_sysctl("net/ipv4/ip_forward", "1")
         # byte counts per flow for the legal log
         _write_sysctl("net/netfilter/nf_conntrack_acct", "1", required=False)
+
+
+@dataclass
+class _Change:
+    lines: list[str]
+    done: bool = False
+    error: GatewayError | None = None
 
 
 def _add_lines(mac: str, ip: str, timeout_s: int) -> list[str]:
@@ -340,6 +362,49 @@ def _write_sysctl(name: str, value: str, required: bool = True) -> None:
             ) from None
 
 
+class NeighbourTable:
+    """MAC lookups in the kernel's IPv4 neighbour (ARP) table, as ``ip -4 neigh`` shows it.
+
+    The table is read from ``/proc/net/arp`` of the gateway's network namespace: a netlink
+    dump through pyroute2 parses every entry in Python (about 60 ms for 200 devices, and a
+    socket must be shared under a lock), which a crowd of simultaneous accepts would queue
+    behind; reading the proc file costs well under a millisecond and needs no lock.
+
+    Parameters
+    ----------
+    interface
+        Restrict lookups to this interface (the LAN).
+    path
+        The table's file (tests may point elsewhere).
+    """
+
+    _COMPLETE = 0x2  # ATF_COM: the entry has a hardware address
+
+    def __init__(self, interface: str | None = None, path: str = "/proc/net/arp") -> None:
+        self.interface = interface
+        self.path = Path(path)
+
+    def lookup(self, ip: str) -> str | None:
+        """The MAC address the kernel has for ``ip`` (on the LAN interface), or ``None``."""
+        try:
+            ip = canonical_ipv4(ip)
+            lines = self.path.read_text().splitlines()[1:]
+        except (GatewayError, OSError):
+            return None
+        for line in lines:
+            fields = line.split()
+            if len(fields) < 6 or fields[0] != ip:
+                continue
+            if self.interface and fields[5] != self.interface:
+                continue
+            if int(fields[2], 16) & self._COMPLETE:
+                try:
+                    return canonical_mac(fields[3])
+                except GatewayError:
+                    return None
+        return None
+
+
 def neighbour_mac(ip: str, interface: str | None = None) -> str | None:
     """The MAC address the kernel's neighbour (ARP) table has for ``ip``, or ``None``.
 
@@ -350,26 +415,4 @@ def neighbour_mac(ip: str, interface: str | None = None) -> str | None:
     interface
         Restrict the lookup to this interface (the LAN).
     """
-    try:
-        ip = canonical_ipv4(ip)
-    except GatewayError:
-        return None
-    from pyroute2 import IPRoute
-
-    # states worth nothing: INCOMPLETE (0x01), FAILED (0x20), NOARP (0x40)
-    bad_states = 0x01 | 0x20 | 0x40
-    with IPRoute() as ipr:
-        kwargs = {"dst": ip}
-        if interface:
-            index = ipr.link_lookup(ifname=interface)
-            if not index:
-                return None
-            kwargs["ifindex"] = index[0]
-        for msg in ipr.get_neighbours(**kwargs):
-            mac = msg.get("NDA_LLADDR")
-            if mac and not msg["state"] & bad_states:
-                try:
-                    return canonical_mac(mac)
-                except GatewayError:
-                    continue
-    return None
+    return NeighbourTable(interface).lookup(ip)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from villenum.hotspots.gateway import Gateway, neighbour_mac
+from villenum.hotspots.gateway import Gateway, NeighbourTable
 from villenum.hotspots.gateway_config import GatewaySettings
 from villenum.hotspots.legal_log import LegalLog
 from villenum.hotspots.sessions import Session, SessionStore
@@ -85,12 +85,12 @@ class GatewayService:
             )
             watcher.start()
             self._stoppers.append(watcher.stop)
-        lan = self.settings.lan_interface
+        neighbours = NeighbourTable(self.settings.lan_interface)
         app = create_app(
             self.settings,
             store=self.store,
             enforcer=self.gateway,
-            identify=lambda ip: neighbour_mac(ip, lan),
+            identify=neighbours.lookup,
             on_session=self._on_session,
             clock=self.clock,
         )

@@ -79,6 +79,9 @@ class SessionStore:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL survives a crash of the process; a power cut may lose the last
+            # seconds of sessions, which the devices then simply accept again
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:

@@ -62,6 +62,8 @@ def make_server(
     # a portal request is small: refuse huge headers and bodies before Flask sees them
     server.max_request_header_size = 16 * 1024
     server.max_request_body_size = 64 * 1024
+    # a beach's worth of phones joining at once must queue, not be reset (default backlog: 5)
+    server.request_queue_size = 1024
     if context is not None:
         from cheroot.ssl.builtin import BuiltinSSLAdapter
 

@@ -66,6 +66,7 @@ class Resolver(BaseResolver):
 if __name__ == "__main__":
     dns = DNSServer(Resolver(), port=53, address=ADDRESS, logger=DNSLogger("-request,-reply"))
     dns.start_thread()
+    ThreadingHTTPServer.request_queue_size = 1024  # hundreds of clients probe at once
     http = ThreadingHTTPServer(("0.0.0.0", 80), Handler)
     threading.Thread(target=http.serve_forever, daemon=True).start()
     print("ready", flush=True)

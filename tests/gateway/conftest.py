@@ -5,7 +5,7 @@
     [vn-i*] fake Internet 198.51.100.1 (HTTP probes, DNS)
         | veth up0 -- wan0
     [vn-g*] gateway: `villenum gateway run` (nftables, portal 10.77.0.1:8080, dnsmasq)
-        | bridge br0 10.77.0.1/24
+        | bridge br0 10.77.0.1/22
         +-- c1* -- [vn-c1*] eth0 10.77.0.11
         +-- c2* -- [vn-c2*] eth0 10.77.0.12
 
@@ -148,7 +148,7 @@ class Lab:
         sh("ip", "-n", self.gw, "addr", "add", "198.51.100.2/24", "dev", "wan0")
         sh("ip", "-n", self.gw, "link", "set", "wan0", "up")
         sh("ip", "-n", self.gw, "link", "add", "br0", "type", "bridge")
-        sh("ip", "-n", self.gw, "addr", "add", f"{PORTAL}/24", "dev", "br0")
+        sh("ip", "-n", self.gw, "addr", "add", f"{PORTAL}/22", "dev", "br0")
         sh("ip", "-n", self.gw, "link", "set", "br0", "up")
         for i, ns in enumerate(self.clients):
             port = f"c{i + 1}"
@@ -169,9 +169,9 @@ class Lab:
             )
             sh("ip", "-n", self.gw, "link", "set", port, "master", "br0")
             sh("ip", "-n", self.gw, "link", "set", port, "up")
-            ip = f"10.77.0.{11 + i}"
+            ip = f"10.77.{(11 + i) // 256}.{(11 + i) % 256}"
             self.client_ips[ns] = ip
-            sh("ip", "-n", ns, "addr", "add", f"{ip}/24", "dev", "eth0")
+            sh("ip", "-n", ns, "addr", "add", f"{ip}/22", "dev", "eth0")
             sh("ip", "-n", ns, "link", "set", "eth0", "up")
             sh("ip", "-n", ns, "route", "add", "default", "via", PORTAL)
             # `ip netns exec` mounts this over /etc/resolv.conf: the client uses the hotspot DNS
@@ -215,6 +215,7 @@ class Lab:
             "wan_interface": '"wan0"',
             "portal_address": f'"{PORTAL}"',
             "portal_port": 8080,
+            "lan_cidr": '"10.77.0.0/22"',
             "session_timeout_s": session_timeout_s,
             "idle_timeout_s": 3600,
             "poll_interval_s": 0.5,
