@@ -21,6 +21,7 @@ Conventions, for every function here:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -145,28 +146,47 @@ class Visibility:
     crossed_m: npt.NDArray[np.float32]
 
 
+@functools.lru_cache(maxsize=8)
+def _fan(n_rays: int, n_steps: int, step_px: float) -> tuple[Any, Any]:
+    """Column and row offsets (pixels) of every sample of an evenly spaced fan of rays."""
+    angles = np.arange(n_rays) * (2 * math.pi / n_rays)
+    s = ((np.arange(n_steps) + 1.0) * step_px).astype(np.float32)
+    dcol = np.cos(angles).astype(np.float32)[:, None] * s
+    drow = -np.sin(angles).astype(np.float32)[:, None] * s
+    dcol.flags.writeable = drow.flags.writeable = False
+    return dcol, drow
+
+
 def _march(
     grid: HeightGrid,
     tx_x: float,
     tx_y: float,
     tx_height_m: float,
-    cos: FloatArray,
-    sin: FloatArray,
-    n_steps: int,
+    dcol: npt.NDArray[np.float32],
+    drow: npt.NDArray[np.float32],
     step_m: float,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int32], npt.NDArray[np.int32], Any]:
-    """March rays from the transmitter; return per (ray, sample) the running obstruction slope,
-    the index of the last outdoor sample so far, the running count of building samples, and
-    which samples are in a building."""
+    """March rays (sample offsets ``dcol``/``drow`` in pixels) from the transmitter; return per
+    (ray, sample) the running obstruction slope, the index of the last outdoor sample so far,
+    the running count of building samples, and which samples are in a building."""
+    n_steps = dcol.shape[1]
     s = (np.arange(n_steps, dtype=np.float32) + 1.0) * np.float32(step_m)
     res = grid.resolution_m
-    col = ((tx_x - grid.left) / res + cos[:, None].astype(np.float32) * (s / res)).astype(np.int32)
-    row = ((grid.top - tx_y) / res - sin[:, None].astype(np.float32) * (s / res)).astype(np.int32)
     rows, cols = grid.heights_m.shape
-    inside = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
-    # clip + mask instead of boolean fancy indexing: one gather over the whole fan
-    h = grid.heights_m[np.clip(row, 0, rows - 1), np.clip(col, 0, cols - 1)]
-    h = np.where(inside, h, np.float32(0.0))
+    c0 = (tx_x - grid.left) / res
+    r0 = (grid.top - tx_y) / res
+    col = (dcol + np.float32(c0)).astype(np.int32)
+    row = (drow + np.float32(r0)).astype(np.int32)
+    # rays are straight: their last samples are the farthest from the transmitter
+    reach_c = float(np.abs(dcol[:, -1]).max(initial=0.0)) + 1.0
+    reach_r = float(np.abs(drow[:, -1]).max(initial=0.0)) + 1.0
+    flat = grid.heights_m.reshape(-1)
+    if reach_c <= c0 < cols - reach_c and reach_r <= r0 < rows - reach_r:
+        h = flat[row * cols + col]  # the whole fan lies on the raster
+    else:
+        inside = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
+        h = flat[np.clip(row, 0, rows - 1) * cols + np.clip(col, 0, cols - 1)]
+        h = np.where(inside, h, np.float32(0.0))
     in_building = h > 0
     # the transmitter's own building (leading run of building samples) never blocks it
     own = np.logical_and.accumulate(in_building, axis=1)
@@ -259,8 +279,8 @@ def visibility_disc(
     spacing = float(ray_spacing_m or 2.0 * grid.resolution_m)
     n_steps = max(1, math.ceil(max_range_m / step))
     n_rays = max(16, math.ceil(2 * math.pi * max_range_m / spacing))
-    angles = np.arange(n_rays) * (2 * math.pi / n_rays)
-    marched = _march(grid, tx_x, tx_y, tx_height_m, np.cos(angles), np.sin(angles), n_steps, step)
+    dcol, drow = _fan(n_rays, n_steps, step / grid.resolution_m)
+    marched = _march(grid, tx_x, tx_y, tx_height_m, dcol, drow, step)
     dx = np.asarray(rx_x, dtype=np.float64) - tx_x
     dy = np.asarray(rx_y, dtype=np.float64) - tx_y
     r = np.hypot(dx, dy)
@@ -301,7 +321,10 @@ def trace_paths(
     r = np.hypot(dx, dy)
     safe = np.where(r > 0, r, 1.0)
     n_steps = max(1, math.ceil(float(r.max(initial=0.0)) / step))
-    marched = _march(grid, tx_x, tx_y, tx_height_m, dx / safe, dy / safe, n_steps, step)
+    s = ((np.arange(n_steps) + 1.0) * (step / grid.resolution_m)).astype(np.float32)
+    dcol = (dx / safe).astype(np.float32)[:, None] * s
+    drow = -(dy / safe).astype(np.float32)[:, None] * s
+    marched = _march(grid, tx_x, tx_y, tx_height_m, dcol, drow, step)
     rx_indoor = grid.sample(tx_x + dx, tx_y + dy) > 0
     ray = np.arange(r.size, dtype=np.intp)
     return _receiver_view(ray, r, rx_indoor, marched, tx_height_m, rx_height_m, step)
