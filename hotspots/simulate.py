@@ -46,6 +46,58 @@ def _responder() -> str:
     return found
 
 
+def wait_for_agent(
+    port: int,
+    community: str,
+    proc: subprocess.Popen[bytes] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    timeout_s: float = 60.0,
+) -> None:
+    """Wait until an SNMP agent answers a v2c GET of sysUpTime.0.
+
+    Parameters
+    ----------
+    port, host
+        The agent's UDP endpoint.
+    community
+        A community the agent serves.
+    proc
+        The agent's process, if we started it: its early exit is reported at once.
+    timeout_s
+        How long to wait.
+
+    Raises
+    ------
+    MonitorError
+        If the agent exits or does not answer in time.
+    """
+    from pyasn1.codec.ber import encoder
+    from pysnmp.proto.api import v2c
+
+    message = v2c.Message()
+    v2c.apiMessage.set_defaults(message)
+    v2c.apiMessage.set_community(message, community)
+    pdu = v2c.GetRequestPDU()
+    v2c.apiPDU.set_defaults(pdu)
+    v2c.apiPDU.set_varbinds(pdu, [(v2c.ObjectIdentifier("1.3.6.1.2.1.1.3.0"), v2c.null)])
+    v2c.apiMessage.set_pdu(message, pdu)
+    packet = encoder.encode(message)
+    deadline = time.monotonic() + timeout_s
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.3)
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise MonitorError(f"the SNMP agent exited with status {proc.returncode}")
+            sock.sendto(packet, (host, port))
+            try:
+                sock.recvfrom(65535)
+                return
+            except TimeoutError:
+                continue
+    raise MonitorError(f"no SNMP agent answered on {host}:{port} within {timeout_s:.0f} s")
+
+
 class SimulatedAgents:
     """One snmpsim process answering for every hotspot of an inventory, on 127.0.0.1.
 
@@ -112,36 +164,9 @@ class SimulatedAgents:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        self._wait_until_listening()
-        return self
-
-    def _wait_until_listening(self, timeout_s: float = 60.0) -> None:
-        """Wait until the agent answers a v2c GET of sysUpTime.0 for the first live hotspot."""
-        from pyasn1.codec.ber import encoder
-        from pysnmp.proto.api import v2c
-
         live = next(h for i, h in enumerate(self.hotspots, start=1) if i % SILENT_EVERY)
-        message = v2c.Message()
-        v2c.apiMessage.set_defaults(message)
-        v2c.apiMessage.set_community(message, live.community)
-        pdu = v2c.GetRequestPDU()
-        v2c.apiPDU.set_defaults(pdu)
-        v2c.apiPDU.set_varbinds(pdu, [(v2c.ObjectIdentifier("1.3.6.1.2.1.1.3.0"), v2c.null)])
-        v2c.apiMessage.set_pdu(message, pdu)
-        packet = encoder.encode(message)
-        deadline = time.monotonic() + timeout_s
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.settimeout(0.3)
-            while time.monotonic() < deadline:
-                if self._proc is not None and self._proc.poll() is not None:
-                    raise MonitorError(f"snmpsim exited with status {self._proc.returncode}")
-                sock.sendto(packet, ("127.0.0.1", self.port))
-                try:
-                    sock.recvfrom(65535)
-                    return
-                except TimeoutError:
-                    continue
-        raise MonitorError(f"snmpsim did not answer on 127.0.0.1:{self.port} in {timeout_s:.0f} s")
+        wait_for_agent(self.port, str(live.community), self._proc)
+        return self
 
     def stop(self) -> None:
         """Stop snmpsim (the data files stay for inspection)."""
