@@ -109,8 +109,8 @@ class GridContext:
         self.xs = self.left + (np.arange(cols) + 0.5) * self.resolution_m
         self.ys = self.top - (np.arange(rows) + 0.5) * self.resolution_m
 
-    def evaluate(self, tx: Any) -> tuple[Any, Any, Any, Any] | None:
-        """Cells in range of ``tx``: rows, cols, received power (dBm, float32), LoS flags."""
+    def evaluate(self, tx: Any) -> tuple[Any, Any, Any] | None:
+        """Cells in range of ``tx``: flat cell indices, received power (dBm, float32), LoS."""
         rows, cols = self.in_city.shape
         res = self.resolution_m
         span = math.ceil(self.max_range_m / res) + 1
@@ -127,8 +127,9 @@ class GridContext:
         if wr.size == 0:
             return None
         gr, gc = wr + r0, wc + c0
+        cells = gr * cols + gc
         client = self.client
-        cell_indoor = self.indoor[gr, gc]
+        cell_indoor = self.indoor.reshape(-1)[cells]
         vis = visibility_disc(
             self.heights,
             tx.x,
@@ -156,7 +157,7 @@ class GridContext:
             azimuth = np.degrees(np.arctan2(dx[0, wc], dy[wr, 0]))
             elevation = np.degrees(np.arctan2(tx.height_m - client.height_m, np.maximum(dist, 1)))
             rx = rx + tx.relative_gain_db(azimuth, elevation)
-        return gr, gc, rx.astype(np.float32), vis.los
+        return cells, rx.astype(np.float32), vis.los
 
 
 class Accumulator:
@@ -170,16 +171,18 @@ class Accumulator:
         # per transmitter: flat cell indices and received powers above KEEP_ABOVE_DBM
         self.columns: dict[int, tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]] = {}
 
-    def add(self, index: int, channel: int, gr: Any, gc: Any, rx: Any, los: Any) -> None:
-        better = rx > self.best[gr, gc]
-        br, bc = gr[better], gc[better]
-        self.best[br, bc] = rx[better]
-        self.server[br, bc] = index
-        self.best_los[br, bc] = los[better]
-        self.channel_mw[channel, gr, gc] += np.power(np.float32(10.0), rx / np.float32(10.0))
+    def add(self, index: int, channel: int, cells: Any, rx: Any, los: Any) -> None:
+        best = self.best.reshape(-1)  # views: the flat cell indices address them directly
+        better = rx > best[cells]
+        won = cells[better]
+        best[won] = rx[better]
+        self.server.reshape(-1)[won] = index
+        self.best_los.reshape(-1)[won] = los[better]
+        self.channel_mw[channel].reshape(-1)[cells] += np.power(
+            np.float32(10.0), rx / np.float32(10.0)
+        )
         keep = rx >= KEEP_ABOVE_DBM
-        cols = self.best.shape[1]
-        self.columns[index] = ((gr[keep] * cols + gc[keep]).astype(np.int32), rx[keep])
+        self.columns[index] = (cells[keep].astype(np.int32), rx[keep])
 
     def merge(self, other: Accumulator) -> None:
         better = other.best > self.best
@@ -226,9 +229,9 @@ def run(
     def work(indices: range) -> Accumulator:
         acc = Accumulator(shape, n_channels)
         for i in indices:
-            cells = ctx.evaluate(transmitters[i])
-            if cells is not None:
-                acc.add(i, channel_of[i], *cells)
+            evaluated = ctx.evaluate(transmitters[i])
+            if evaluated is not None:
+                acc.add(i, channel_of[i], *evaluated)
             with lock:
                 bar.update(1)
         return acc

@@ -213,17 +213,18 @@ def _receiver_view(
     # last sample strictly before the receiver (−1: the receiver is within one step)
     samp = np.minimum(np.floor(r / step_m).astype(np.intp) - 1, n_steps - 1)
     has = samp >= 0
-    samp0 = np.maximum(samp, 0)
-    in_ray = in_building[ray, samp0] & has
+    base = ray * n_steps  # flat indices: one take per array instead of 2-D fancy indexing
+    at_samp = base + np.maximum(samp, 0)
+    in_ray = in_building.reshape(-1)[at_samp] & has
     # indoor receivers are reached through their facade: stop before their own building
-    entry = np.where(rx_indoor & in_ray, last_outdoor[ray, samp0], samp)
+    entry = np.where(rx_indoor & in_ray, last_outdoor.reshape(-1)[at_samp], samp)
     ok = entry >= 0
-    entry0 = np.maximum(entry, 0)
-    worst = np.where(ok, running_max[ray, entry0], -np.inf)
+    at_entry = base + np.maximum(entry, 0)
+    worst = np.where(ok, running_max.reshape(-1)[at_entry], -np.inf)
     with np.errstate(divide="ignore"):
         rx_slope = (rx_height_m - tx_height_m) / np.maximum(r, 1e-6)
     los = worst < rx_slope
-    crossed_m = np.where(ok & ~los, crossed[ray, entry0] * step_m, 0.0).astype(np.float32)
+    crossed_m = np.where(ok & ~los, crossed.reshape(-1)[at_entry] * step_m, 0.0).astype(np.float32)
     indoor_m = np.where(
         rx_indoor, np.where(in_ray, (samp - entry) * step_m + step_m / 2, step_m / 2), 0.0
     ).astype(np.float32)
