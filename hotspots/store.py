@@ -104,6 +104,12 @@ class Store:
             uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
             self._db = sqlite3.connect(uri, uri=True, timeout=15, check_same_thread=False)
             if not readonly:
+                tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
+                if tables and "meta" not in tables:
+                    raise MonitorError(
+                        f"{self.path} is an SQLite database of something else, not a villenum "
+                        "monitor database: choose another --db"
+                    )
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
@@ -202,8 +208,8 @@ class Store:
         now_s = time.time() if now_s is None else now_s
         b = self.retention.bucket_s
         done_until = int(now_s // b) * b  # only complete buckets
-        row = self._db.execute("SELECT max(bucket_s) FROM agg5m").fetchone()
-        start = (row[0] if row and row[0] is not None else 0) if row else 0
+        last = self._db.execute("SELECT max(bucket_s) FROM agg5m").fetchone()[0]
+        start = last if last is not None else 0  # the last bucket is recomputed: idempotent
         stats = ", ".join(f"avg({c}), min({c}), max({c})" for c in _SERIES)
         with self._write() as db:
             db.execute(
