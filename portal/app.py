@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import Babel
 from werkzeug.exceptions import HTTPException
 
@@ -179,11 +179,19 @@ def create_app(
 
 def select_language() -> str:
     """The page language: ``?lang=``, the ``lang`` form field or cookie, then Accept-Language."""
-    for candidate in (request.args.get("lang"), _form_lang(), request.cookies.get("lang")):
-        if candidate in LANGUAGES:
-            return candidate
-    best = request.accept_languages.best_match(LANGUAGES)
-    return best or services().settings.default_language
+    if "villenum_lang" in g:  # asked by Babel for every string: decide once per request
+        return g.villenum_lang
+    lang = next(
+        (
+            c
+            for c in (request.args.get("lang"), _form_lang(), request.cookies.get("lang"))
+            if c in LANGUAGES
+        ),
+        None,
+    )
+    lang = lang or request.accept_languages.best_match(LANGUAGES)
+    g.villenum_lang = lang or services().settings.default_language
+    return g.villenum_lang
 
 
 def _form_lang() -> str | None:

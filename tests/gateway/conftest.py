@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,7 @@ class Lab:
 
     # -- topology --------------------------------------------------------------------------
     def build(self) -> None:
-        for ns in [self.inet, self.gw, *self.clients]:
+        for ns in [self.inet, self.gw]:
             sh("ip", "netns", "add", ns)
             sh("ip", "-n", ns, "link", "set", "lo", "up")
         sh(
@@ -150,34 +151,8 @@ class Lab:
         sh("ip", "-n", self.gw, "link", "add", "br0", "type", "bridge")
         sh("ip", "-n", self.gw, "addr", "add", f"{PORTAL}/22", "dev", "br0")
         sh("ip", "-n", self.gw, "link", "set", "br0", "up")
-        for i, ns in enumerate(self.clients):
-            port = f"c{i + 1}"
-            sh(
-                "ip",
-                "link",
-                "add",
-                port,
-                "netns",
-                self.gw,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                "eth0",
-                "netns",
-                ns,
-            )
-            sh("ip", "-n", self.gw, "link", "set", port, "master", "br0")
-            sh("ip", "-n", self.gw, "link", "set", port, "up")
-            ip = f"10.77.{(11 + i) // 256}.{(11 + i) % 256}"
-            self.client_ips[ns] = ip
-            sh("ip", "-n", ns, "addr", "add", f"{ip}/22", "dev", "eth0")
-            sh("ip", "-n", ns, "link", "set", "eth0", "up")
-            sh("ip", "-n", ns, "route", "add", "default", "via", PORTAL)
-            # `ip netns exec` mounts this over /etc/resolv.conf: the client uses the hotspot DNS
-            etc = Path("/etc/netns", ns)
-            etc.mkdir(parents=True, exist_ok=True)
-            (etc / "resolv.conf").write_text(f"nameserver {PORTAL}\n")
+        with ThreadPoolExecutor(8) as pool:  # hundreds of clients for the benchmark
+            list(pool.map(self._add_client, range(len(self.clients)), self.clients))
         fake = subprocess.Popen(
             [
                 "ip",
@@ -195,17 +170,52 @@ class Lab:
         self.procs.append(fake)
         assert fake.stdout is not None and fake.stdout.readline().strip() == "ready"
 
+    def _add_client(self, i: int, ns: str) -> None:
+        sh("ip", "netns", "add", ns)
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+        port = f"c{i + 1}"
+        sh(
+            "ip",
+            "link",
+            "add",
+            port,
+            "netns",
+            self.gw,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            ns,
+        )
+        sh("ip", "-n", self.gw, "link", "set", port, "master", "br0")
+        sh("ip", "-n", self.gw, "link", "set", port, "up")
+        ip = f"10.77.{(11 + i) // 256}.{(11 + i) % 256}"
+        self.client_ips[ns] = ip
+        sh("ip", "-n", ns, "addr", "add", f"{ip}/22", "dev", "eth0")
+        sh("ip", "-n", ns, "link", "set", "eth0", "up")
+        sh("ip", "-n", ns, "route", "add", "default", "via", PORTAL)
+        # `ip netns exec` mounts this over /etc/resolv.conf: the client uses the hotspot DNS
+        etc = Path("/etc/netns", ns)
+        etc.mkdir(parents=True, exist_ok=True)
+        (etc / "resolv.conf").write_text(f"nameserver {PORTAL}\n")
+
     def destroy(self) -> None:
         self.stop_gateway()
         for proc in self.procs:
             proc.kill()
             proc.wait()
-        for ns in [self.inet, self.gw, *self.clients]:
-            for pid in sh("ip", "netns", "pids", ns, check=False).stdout.split():
-                with contextlib.suppress(OSError):
-                    os.kill(int(pid), signal.SIGKILL)
-            sh("ip", "netns", "del", ns, check=False)
-            shutil.rmtree(Path("/etc/netns", ns), ignore_errors=True)
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(self._delete_netns, [self.inet, self.gw, *self.clients]))
+
+    @staticmethod
+    def _delete_netns(ns: str) -> None:
+        for pid in sh("ip", "netns", "pids", ns, check=False).stdout.split():
+            with contextlib.suppress(OSError):
+                os.kill(int(pid), signal.SIGKILL)
+        sh("ip", "netns", "del", ns, check=False)
+        shutil.rmtree(Path("/etc/netns", ns), ignore_errors=True)
 
     # -- the gateway -----------------------------------------------------------------------
     def config(self, session_timeout_s: int = 600, **extra: int) -> Path:
