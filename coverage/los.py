@@ -30,6 +30,8 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
+# samples marched at once (rays × steps): about 8 arrays of this many 4-byte values per thread
+MAX_FAN_SAMPLES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -146,15 +148,19 @@ class Visibility:
     crossed_m: npt.NDArray[np.float32]
 
 
-@functools.lru_cache(maxsize=8)
-def _fan(n_rays: int, n_steps: int, step_px: float) -> tuple[Any, Any]:
-    """Column and row offsets (pixels) of every sample of an evenly spaced fan of rays."""
-    angles = np.arange(n_rays) * (2 * math.pi / n_rays)
+def _fan(n_rays: int, n_steps: int, step_px: float, first: int, stop: int) -> tuple[Any, Any]:
+    """Column and row offsets (pixels) of the samples of rays ``first:stop`` of an evenly
+    spaced fan of ``n_rays``."""
+    angles = np.arange(first, stop) * (2 * math.pi / n_rays)
     s = ((np.arange(n_steps) + 1.0) * step_px).astype(np.float32)
     dcol = np.cos(angles).astype(np.float32)[:, None] * s
     drow = -np.sin(angles).astype(np.float32)[:, None] * s
     dcol.flags.writeable = drow.flags.writeable = False
     return dcol, drow
+
+
+# a whole fan fits in one block for Wi-Fi ranges; it is cached since every site reuses it
+_whole_fan = functools.lru_cache(maxsize=4)(_fan)
 
 
 def _march(
@@ -267,7 +273,8 @@ def visibility_disc(
     step_m
         Sampling step along the rays (m); default the grid's pixel size.
     ray_spacing_m
-        Largest gap between neighbouring rays at ``max_range_m`` (m).
+        Largest gap between neighbouring rays at ``max_range_m`` (m). Fans larger than
+        ``MAX_FAN_SAMPLES`` samples are marched in blocks of rays, so memory stays bounded.
     rx_indoor
         Which receivers are inside a building, when the caller already knows; by default
         looked up in ``grid``.
@@ -280,15 +287,34 @@ def visibility_disc(
     spacing = float(ray_spacing_m or 2.0 * grid.resolution_m)
     n_steps = max(1, math.ceil(max_range_m / step))
     n_rays = max(16, math.ceil(2 * math.pi * max_range_m / spacing))
-    dcol, drow = _fan(n_rays, n_steps, step / grid.resolution_m)
-    marched = _march(grid, tx_x, tx_y, tx_height_m, dcol, drow, step)
     dx = np.asarray(rx_x, dtype=np.float64) - tx_x
     dy = np.asarray(rx_y, dtype=np.float64) - tx_y
     r = np.hypot(dx, dy)
     ray = np.rint(np.arctan2(dy, dx) * (n_rays / (2 * math.pi))).astype(np.intp) % n_rays
-    if rx_indoor is None:
-        rx_indoor = grid.sample(rx_x, rx_y) > 0
-    return _receiver_view(ray, r, rx_indoor, marched, tx_height_m, rx_height_m, step)
+    rx_indoor = grid.sample(rx_x, rx_y) > 0 if rx_indoor is None else np.asarray(rx_indoor, bool)
+    step_px = step / grid.resolution_m
+    per_block = max(1, MAX_FAN_SAMPLES // n_steps)
+    if per_block >= n_rays:
+        marched = _march(
+            grid, tx_x, tx_y, tx_height_m, *_whole_fan(n_rays, n_steps, step_px, 0, n_rays), step
+        )
+        return _receiver_view(ray, r, rx_indoor, marched, tx_height_m, rx_height_m, step)
+    # long ranges (macro cells): march the fan in blocks of rays so memory stays bounded
+    los = np.zeros(r.shape, dtype=bool)
+    indoor_m = np.zeros(r.shape, dtype=np.float32)
+    crossed_m = np.zeros(r.shape, dtype=np.float32)
+    for first in range(0, n_rays, per_block):
+        stop = min(n_rays, first + per_block)
+        mine = np.flatnonzero((ray >= first) & (ray < stop))
+        if mine.size == 0:
+            continue
+        fan = _fan(n_rays, n_steps, step_px, first, stop)
+        marched = _march(grid, tx_x, tx_y, tx_height_m, *fan, step)
+        view = _receiver_view(
+            ray[mine] - first, r[mine], rx_indoor[mine], marched, tx_height_m, rx_height_m, step
+        )
+        los[mine], indoor_m[mine], crossed_m[mine] = view.los, view.indoor_m, view.crossed_m
+    return Visibility(los=los, indoor_m=indoor_m, crossed_m=crossed_m)
 
 
 def trace_paths(

@@ -115,3 +115,23 @@ def test_disc_agrees_with_reference_on_random_city_blocks():
     assert 0.2 < ref[outdoor].mean() < 0.9  # a mix of both answers, so the check means something
     assert (disc.los[outdoor] == ref[outdoor]).mean() > 0.97
     assert (exact.los[outdoor] == ref[outdoor]).mean() > 0.98
+
+
+def test_long_range_fans_are_marched_in_blocks(monkeypatch):
+    from villenum.coverage import los as los_module
+
+    rng = np.random.default_rng(11)
+    boxes = [
+        ((x, y, x + 12, y + 12), float(rng.uniform(4, 25)))
+        for x, y in rng.uniform(-280, 260, (150, 2))
+        if abs(x) > 20 or abs(y) > 20
+    ]
+    _, grid = _grid(boxes)
+    pts = rng.uniform(-280, 280, (3000, 2))
+    whole = visibility_disc(grid, 0.0, 0.0, 8.0, pts[:, 0], pts[:, 1], max_range_m=400.0)
+    monkeypatch.setattr(los_module, "MAX_FAN_SAMPLES", 5000)  # many blocks of a few rays
+    blocks = visibility_disc(grid, 0.0, 0.0, 8.0, pts[:, 0], pts[:, 1], max_range_m=400.0)
+    assert np.array_equal(whole.los, blocks.los)
+    assert np.array_equal(whole.indoor_m, blocks.indoor_m)
+    assert np.array_equal(whole.crossed_m, blocks.crossed_m)
+    assert 0.2 < whole.los.mean() < 0.95
