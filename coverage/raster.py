@@ -460,6 +460,7 @@ def compute_coverage(
         range, or no city cell within range of any transmitter (never an all-NaN raster).
     """
     check_grid(resolution_m, max_range_m)
+    transmitters = list(transmitters)  # any iterable; its order gives the server indices
     _check_sites(city, transmitters)
     is_lte = all(hasattr(t, "azimuth_deg") for t in transmitters)
     if model not in MODELS:
