@@ -35,6 +35,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inventory", required=True, type=Path, help="hotspot inventory TOML")
     parser.add_argument("--db", type=Path, default=Path("monitor.db"), help="SQLite store")
     parser.add_argument("--concurrency", type=int, default=50, help="devices in flight (50)")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="polling processes (1; 2+ for thousands of APs)"
+    )
     parser.add_argument("--timeout", type=float, default=1.0, help="SNMP timeout, seconds (1)")
     parser.add_argument("--retries", type=int, default=1, help="SNMP retries (1)")
     parser.add_argument("--down-after", type=int, default=3, help="failures before down (3)")
@@ -47,7 +50,7 @@ def _config(args: argparse.Namespace, interval_s: float = 60.0) -> Any:
     from villenum.hotspots.monitor import MonitorConfig
     from villenum.hotspots.snmp import PollerOptions
 
-    for name in ("concurrency", "retries", "down_after", "up_after"):
+    for name in ("concurrency", "processes", "retries", "down_after", "up_after"):
         if getattr(args, name) < (0 if name == "retries" else 1):
             raise MonitorError(
                 f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}"
@@ -64,6 +67,7 @@ def _config(args: argparse.Namespace, interval_s: float = 60.0) -> Any:
             timeout_s=args.timeout,
             retries=args.retries,
             concurrency=args.concurrency,
+            processes=args.processes,
             deadline_s=max(6.0, args.timeout * (args.retries + 1) * 3),
         ),
         alerts=AlertConfig(
@@ -85,7 +89,10 @@ def _poll(args: argparse.Namespace) -> int:
     config = _config(args)
     with Store(args.db) as store:
         monitor = Monitor(hotspots, store, config)
-        statuses = asyncio.run(monitor.cycle())
+        try:
+            statuses = asyncio.run(monitor.cycle())
+        finally:
+            monitor.close()
     if args.json:
         json.dump({"hotspots": statuses}, sys.stdout, indent=1, ensure_ascii=False)
         print()

@@ -36,7 +36,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from villenum.hotspots._snmp_rates import Rates, compute_rates
@@ -99,9 +99,6 @@ class Monitor:
         }
         self.alerter = Alerter(self.config.alerts, store.alert_states(), alert_sink)
         self.last_poll_s: dict[str, float] = {}
-        self.statuses: dict[str, dict[str, Any]] = {
-            s["id"]: s for s in store.statuses() if s["id"] in ids
-        }
         self._last_downsample = 0.0
         store.set_hotspots(h.public_dict() for h in self.hotspots)
 
@@ -166,13 +163,11 @@ class Monitor:
         for t in transitions:
             level = logging.WARNING if t.new in ("down", "degraded") else logging.INFO
             log.log(level, "%s: %s %s -> %s (%s)", t.hotspot_id, t.kind, t.old, t.new, t.reason)
-        for s in statuses:
-            self.statuses[s["id"]] = s
         self.store.save_cycle(
             statuses,
             new_last,
             {h.id: self.health[h.id].to_dict() for h in hotspots},
-            [t.__dict__ for t in transitions],
+            [asdict(t) for t in transitions],
             self.alerter.state,
         )
         if now - self._last_downsample >= self.config.downsample_every_s:
@@ -225,4 +220,9 @@ class Monitor:
             wait = max(0.0, tick - (time.time() - started))
             if await asyncio.to_thread(stop.wait, wait):
                 break
+        self.close()
+
+    def close(self) -> None:
+        """Stop the poller's worker processes and flush pending webhook posts."""
+        self.poller.close()
         self.alerter.close()

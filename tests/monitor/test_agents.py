@@ -174,3 +174,25 @@ def test_debian_snmpd_v2c_and_v3(snmpd: dict[str, Any]) -> None:
         assert sample.uplink.counter_bits == 64  # net-snmp serves ifXTable
         assert sample.mem_pct is not None and 0 < sample.mem_pct < 100
         assert sample.sys_descr and "Linux" in sample.sys_descr
+
+
+def test_walk_then_get_the_same_instances_across_worker_processes(snmpsim_factory: Any) -> None:
+    sim = snmpsim_factory({"public": ap_records(clients=5), "busy": ap_records(clients=40)})
+    hotspots = validate_hotspots(
+        [v2c(sim.port, f"ap-{i}", community="busy" if i % 2 else "public") for i in range(6)]
+    )
+    options = PollerOptions(timeout_s=2.0, retries=1, deadline_s=10.0, processes=2)
+    poller = SnmpPoller(options)
+    try:
+        walked = asyncio.run(poller.poll_many(hotspots))
+        fetched = asyncio.run(poller.poll_many(hotspots))
+    finally:
+        poller.close()
+    assert [s.hotspot_id for s in fetched] == [h.id for h in hotspots]  # input order kept
+    for first, second in zip(walked, fetched, strict=True):
+        assert first.ok and second.ok
+        assert second.clients == first.clients == (40 if first.hotspot_id[-1] in "135" else 5)
+        # the workers kept their device cache: one GET of the instances the walk found
+        assert second.requests == 1 and second.varbinds < first.varbinds / 2
+        assert second.uplink is not None and second.uplink.name == "eth0"
+        assert second.interfaces_up == first.interfaces_up == 2

@@ -1,0 +1,96 @@
+"""Worker processes for the poller, when one event loop is CPU-bound.
+
+pysnmp spends most of its time in pure-Python BER encoding and decoding, so one event loop
+saturates one core at a few hundred devices per second. With ``PollerOptions.processes`` > 1
+the hotspots are sharded by a stable hash of their id; each shard always goes to the same
+worker, which keeps its own event loop, ``SnmpEngine`` and device cache (walk plans) from one
+cycle to the next. Workers are spawned (not forked: the parent may run threads and an event
+loop) and stopped by :meth:`WorkerPool.close`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import zlib
+from collections.abc import Sequence
+from dataclasses import replace
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from villenum.hotspots.inventory import Hotspot
+    from villenum.hotspots.snmp import PollerOptions, Sample
+
+
+def _worker_main(conn: Connection, options: PollerOptions) -> None:
+    from villenum.hotspots.snmp import SnmpPoller
+
+    loop = asyncio.new_event_loop()
+    poller = SnmpPoller(options)
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            break
+        if message is None:
+            break
+        hotspots, uplinks = message
+        for hotspot_id, name in uplinks.items():
+            poller.remember_uplink(hotspot_id, name)
+        conn.send(loop.run_until_complete(poller.poll_many(hotspots)))
+    loop.close()
+
+
+class WorkerPool:
+    """``processes`` polling workers; :meth:`poll` shards hotspots over them."""
+
+    def __init__(self, options: PollerOptions, processes: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        per_worker = replace(
+            options, processes=1, probe=False, concurrency=max(1, options.concurrency // processes)
+        )
+        self._workers: list[tuple[Any, Connection]] = []
+        for _ in range(processes):
+            parent, child = context.Pipe()
+            process = context.Process(target=_worker_main, args=(child, per_worker), daemon=True)
+            process.start()
+            child.close()
+            self._workers.append((process, parent))
+        self._uplinks: dict[str, str] = {}
+
+    def remember_uplink(self, hotspot_id: str, name: str) -> None:
+        """Forwarded to the worker owning the hotspot with its next poll."""
+        self._uplinks[hotspot_id] = name
+
+    async def poll(self, hotspots: Sequence[Hotspot]) -> list[Sample]:
+        """Poll the hotspots across the workers; samples in input order."""
+        shards: list[list[int]] = [[] for _ in self._workers]
+        for i, hotspot in enumerate(hotspots):
+            shards[zlib.crc32(hotspot.id.encode()) % len(self._workers)].append(i)
+
+        async def run(worker: int, indices: list[int]) -> list[Sample]:
+            conn = self._workers[worker][1]
+            batch = [hotspots[i] for i in indices]
+            uplinks = {h.id: self._uplinks.pop(h.id) for h in batch if h.id in self._uplinks}
+            conn.send((batch, uplinks))
+            return await asyncio.to_thread(conn.recv)
+
+        results = await asyncio.gather(*(run(w, idx) for w, idx in enumerate(shards) if idx))
+        samples: list[Any] = [None] * len(hotspots)
+        for indices, shard in zip([idx for idx in shards if idx], results, strict=True):
+            for i, sample in zip(indices, shard, strict=True):
+                samples[i] = sample
+        return samples
+
+    def close(self) -> None:
+        """Stop the workers."""
+        for process, conn in self._workers:
+            with contextlib.suppress(OSError):  # the worker may already be gone
+                conn.send(None)
+            process.join(5)
+            if process.is_alive():
+                process.terminate()
+            conn.close()
+        self._workers = []
