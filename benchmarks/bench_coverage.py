@@ -103,13 +103,13 @@ def main() -> int:
     for n in (100, 1000):
         pick = candidates[rng.choice(len(candidates), n, replace=n > len(candidates))]
         sites = [Transmitter(x, y, band="5", site_id=f"c{i}") for i, (x, y) in enumerate(pick)]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = compute_coverage(city, sites, RESOLUTION_M, RANGE_M, progress=False)
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         paths = paths_evaluated(result, sites)
         rate_per_core = paths / wall / cores
         print(
-            f"N = {n:4d}: {wall:6.2f} s wall, {paths / 1e6:6.2f} M paths, "
+            f"N = {n:4d}: {wall:6.2f} s wall ({cpu:.2f} s CPU), {paths / 1e6:6.2f} M paths, "
             f"{rate_per_core / 1e3:8.1f} k paths/s/core"
             + ("  (target <= 10 s)" if n == 1000 else "")
         )
@@ -125,7 +125,9 @@ def main() -> int:
     ratio = rate_per_core / base_rate
     print(f"ratio engine / baseline, per core: {ratio:.0f}x  (target >= 10x)")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak resident memory: {peak_mb:.0f} MB")
+    print(f"peak resident memory: {peak_mb:.0f} MB (the city model included)")
+    # other jobs on the machine slow the wall times: say how busy it was
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {cores} cores")
     return 0
 
 
