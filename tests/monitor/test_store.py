@@ -81,3 +81,21 @@ def test_bad_files_are_one_line_errors(tmp_path: Path) -> None:
         Store(other)  # never add our tables to someone else's database
     tables = sqlite3.connect(other).execute("SELECT name FROM sqlite_master").fetchall()
     assert tables == [("t",)]
+
+
+def test_scheduling_retries_soft_failures_quickly(tmp_path: Path) -> None:
+    """Nagios-like: a failing hotspot is re-polled every retry interval until hard down."""
+    from villenum.hotspots.inventory import Hotspot
+    from villenum.hotspots.monitor import Monitor, MonitorConfig
+
+    hotspots = [Hotspot(f"ap-{i}", "x", 43.48, -1.55, address="10.0.0.1", community="c")
+                for i in range(4)]  # fmt: skip
+    monitor = Monitor(hotspots, Store(tmp_path / "m.db"),
+                      MonitorConfig(interval_s=60, retry_interval_s=10))  # fmt: skip
+    assert monitor.due(T0) == hotspots  # never polled
+    monitor.last_poll_s = {h.id: T0 for h in hotspots}
+    monitor.health["ap-1"].failures = 1  # soft failure: retry soon
+    monitor.health["ap-2"].state, monitor.health["ap-2"].failures = "down", 5  # hard: normal pace
+    monitor.health["ap-3"].state, monitor.health["ap-3"].successes = "down", 1  # recovering
+    assert [h.id for h in monitor.due(T0 + 10)] == ["ap-1", "ap-3"]
+    assert [h.id for h in monitor.due(T0 + 60)] == ["ap-0", "ap-1", "ap-2", "ap-3"]
