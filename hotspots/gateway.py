@@ -4,7 +4,8 @@ Authenticated devices are elements ``MAC . IPv4`` of the set ``clients``, each w
 equal to the session length, so the kernel itself ends sessions. Everything else from the LAN
 is captive: TCP 80 goes to the portal, DNS only to the gateway's own resolver, forwarding is
 refused (foreign DNS, DNS-over-TLS on 853, HTTPS, IPv6) except to the walled garden.
-Authenticated traffic is masqueraded on the WAN.
+Authenticated traffic is masqueraded on the WAN. IPv6 is not forwarded even after login: the
+legal log identifies devices through the IPv4 NAT mapping, which IPv6 would bypass.
 
 Every change is one ``nft -f -`` transaction, so the kernel never sees half a ruleset; the
 text fed to nft is built only from the configuration and from addresses that have been

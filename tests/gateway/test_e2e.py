@@ -145,6 +145,16 @@ def test_one_click_puts_the_client_online(lab):
     assert 590 <= doc["seconds-remaining"] <= 600
 
 
+def test_status_command_shows_the_running_gateway(lab, capsys):
+    from villenum.cli import main
+
+    assert main(["gateway", "status", "--config", str(lab.config())]) == 0
+    out = capsys.readouterr().out
+    assert "gateway: running" in out
+    assert "sessions: 1 active" in out
+    assert "10.77.0.11" in out
+
+
 def test_another_client_stays_captive(lab):
     assert_captive(lab, lab.clients[1])
     assert not lab.run(lab.clients[1], tcp_connects, INTERNET, 443, 1.0)
