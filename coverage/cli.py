@@ -31,11 +31,24 @@ def register(groups: Any) -> None:
         _wifi,
         "Wi-Fi coverage of access points (GeoJSON): writes a GeoTIFF and a per-zone CSV",
     )
-    wifi.add_argument("--sites", required=True, type=Path, help="GeoJSON Point features (WGS84)")
+    wifi.add_argument(
+        "--sites",
+        required=True,
+        type=Path,
+        help="GeoJSON Point features (WGS84); optional properties id, height_m (6), band, "
+        "eirp_dbm (legal maximum), channel, channel_width_mhz",
+    )
     wifi.add_argument("--band", choices=("2.4", "5"), default="5", help="default band (GHz)")
     wifi.add_argument("--resolution", type=float, default=5.0, help="cell size in m (5)")
-    wifi.add_argument("--range", dest="range_m", type=float, default=300.0, help="m (300)")
-    wifi.add_argument("--model", choices=("auto", "umi", "p1411"), default="auto")
+    wifi.add_argument(
+        "--range", dest="range_m", type=float, default=300.0, help="evaluation radius in m (300)"
+    )
+    wifi.add_argument(
+        "--model",
+        choices=("auto", "umi", "p1411"),
+        default="auto",
+        help="path loss: TR 38.901 UMi street canyon (auto) or ITU-R P.1411 site-general",
+    )
     _common(wifi, WIFI_THRESHOLDS)
 
     lte = add_command(
@@ -44,10 +57,23 @@ def register(groups: Any) -> None:
         _lte,
         "4G coverage of LTE sectors from an ANFR antenna CSV: writes a GeoTIFF and a per-zone CSV",
     )
-    lte.add_argument("--sites", required=True, type=Path, help="ANFR extract (CSV)")
+    lte.add_argument(
+        "--sites",
+        required=True,
+        type=Path,
+        help="ANFR extract (CSV, one row per emitter and antenna: STA_NM_ANFR, EMR_LB_SYSTEME, "
+        "AER_NB_AZIMUT, AER_NB_ALT_BAS, COR_* coordinates)",
+    )
     lte.add_argument("--resolution", type=float, default=10.0, help="cell size in m (10)")
-    lte.add_argument("--range", dest="range_m", type=float, default=2500.0, help="m (2500)")
-    lte.add_argument("--model", choices=("auto", "uma", "hata"), default="auto")
+    lte.add_argument(
+        "--range", dest="range_m", type=float, default=2500.0, help="evaluation radius in m (2500)"
+    )
+    lte.add_argument(
+        "--model",
+        choices=("auto", "uma", "hata"),
+        default="auto",
+        help="path loss: TR 38.901 UMa (auto) or Hata by band (Okumura-Hata, COST-231, UMa)",
+    )
     _common(lte, LTE_THRESHOLDS)
 
     zones = add_command(
