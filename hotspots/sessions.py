@@ -92,7 +92,9 @@ class SessionStore:
         with self._lock:
             self._db.close()
 
-    def start(self, mac: str | None, ip: str, timeout_s: float) -> Session:
+    def start(
+        self, mac: str | None, ip: str, timeout_s: float, replaced: list[Session] | None = None
+    ) -> Session:
         """Open a session for a device, ending any active one that has its MAC or its IP.
 
         Parameters
@@ -103,6 +105,9 @@ class SessionStore:
             The device's IPv4 address.
         timeout_s
             Session length in seconds.
+        replaced
+            If given, receives the sessions this one ended (a new IP from DHCP, a reused IP),
+            so that the caller can revoke their rules and log their end.
 
         Returns
         -------
@@ -112,6 +117,11 @@ class SessionStore:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                old = self._db.execute(
+                    "SELECT id FROM sessions "
+                    "WHERE ended_s IS NULL AND (ip=? OR (mac IS NOT NULL AND mac=?))",
+                    (ip, mac),
+                ).fetchall()
                 self._db.execute(
                     "UPDATE sessions SET ended_s=?, end_reason='replaced' "
                     "WHERE ended_s IS NULL AND (ip=? OR (mac IS NOT NULL AND mac=?))",
@@ -126,6 +136,8 @@ class SessionStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            if replaced is not None:
+                replaced.extend(s for (i,) in old if (s := self._get(i)) is not None)
             return self._get(int(cur.lastrowid or 0))
 
     def get(self, session_id: int) -> Session | None:

@@ -11,6 +11,7 @@ import json
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from villenum.hotspots.sessions import Session
 from villenum.portal._csrf import check_token, make_token
 from villenum.portal.app import select_language, services
 
@@ -41,7 +42,12 @@ def accept() -> tuple[str, int] | Response:
     mac = svc.identify(ip)
     if mac is None and svc.enforcer.needs_mac:
         return render_template("error.html", code=409, name="no-device"), 409
-    session = svc.store.start(mac, ip, svc.settings.session_timeout_s)
+    replaced: list[Session] = []
+    session = svc.store.start(mac, ip, svc.settings.session_timeout_s, replaced)
+    for old in replaced:
+        if (old.mac, old.ip) != (mac, ip):
+            svc.enforcer.revoke(old.mac, old.ip)  # the same device's old IP, or the IP's old device
+        svc.on_session("end", old)
     try:
         svc.enforcer.allow(mac, ip, svc.settings.session_timeout_s)
     except Exception:

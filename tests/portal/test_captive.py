@@ -71,6 +71,23 @@ def test_one_click_accept_allows_this_device_only(app, enforcer):
     assert other.get("/status").status_code == 303
 
 
+def test_new_ip_of_a_device_replaces_its_old_session(app, enforcer, settings):
+    from villenum.portal.app import services
+
+    events = []
+    with app.app_context():
+        services().on_session = lambda event, session: events.append((event, session.ip))
+    c = client_for(app, "10.77.0.2")
+    c.post("/accept", data={"token": token_of(c.get("/"))})
+    # DHCP gave the same device another address; the neighbour table says so
+    with app.app_context():
+        services().identify = lambda ip: "02:00:00:00:00:02"
+    c = client_for(app, "10.77.0.9")
+    c.post("/accept", data={"token": token_of(c.get("/"))})
+    assert enforcer.revoked == [("02:00:00:00:00:02", "10.77.0.2")]
+    assert events == [("start", "10.77.0.2"), ("end", "10.77.0.2"), ("start", "10.77.0.9")]
+
+
 def test_token_of_another_device_is_refused(app, enforcer):
     token = token_of(client_for(app, "10.77.0.3").get("/"))
     r = client_for(app, "10.77.0.2").post("/accept", data={"token": token})
