@@ -1,13 +1,15 @@
 """Polling access points over SNMP (pysnmp 7, asyncio): one sample per hotspot and cycle.
 
-Each poll sends GETBULK requests whose non-repeaters fetch the scalars (``sysUpTime``, UCD CPU
-and memory, ``sysDescr``/``sysObjectID`` on discovery) and whose repeaters walk, side by side,
-the IF-MIB ``ifTable``/``ifXTable`` columns, ``hrProcessorLoad`` and the vendor profile's
-wireless columns (:mod:`villenum.hotspots.profiles`). OIDs are numeric and requests are built
-with pysnmp's command generators directly, bypassing MIB resolution, which dominates the cost
-of pysnmp's high-level API. One ``SnmpEngine`` serves each event loop; a semaphore keeps at
-most ``concurrency`` devices in flight (more overflows the client's UDP socket) and every
-device has a deadline.
+A device is first *walked*: GETBULK requests whose non-repeaters fetch the scalars
+(``sysUpTime``, UCD CPU and memory, ``sysDescr``/``sysObjectID`` on discovery) and whose
+repeaters walk, side by side, the IF-MIB ``ifTable``/``ifXTable`` columns, ``hrProcessorLoad``
+and the vendor profile's wireless columns (:mod:`villenum.hotspots.profiles`). The next polls
+GET, in one request, just the instances the walk found (the uplink's row, the CPU rows, the
+wireless rows); the device is walked again every ``walk_every`` polls, after a reboot or when
+an instance vanishes. OIDs are numeric and requests are built with pysnmp's command
+generators directly, bypassing the MIB resolution of pysnmp's high-level API. One
+``SnmpEngine`` serves each event loop; a semaphore keeps at most ``concurrency`` devices in
+flight (more overflows the client's UDP socket) and every device has a deadline.
 
 A failed poll carries a reason code: ``timeout`` (no SNMP answer), ``host-down`` (no answer to
 ICMP echo either), ``snmp-down`` (the host answers ICMP echo but not SNMP), ``auth-failed``
