@@ -1,7 +1,9 @@
 """Candidate access-point sites and the demand they serve.
 
-Candidates come from three sources, in order of preference when two are too close:
+Candidates come from these sources, in order of preference when two are too close:
 
+0. ``existing`` — hotspots already deployed (the monitor's ``inventory.toml``): the planner
+   keeps them and places the new ones around them;
 1. ``user`` — sites the city already has in mind (a GeoJSON of points);
 2. ``roof`` — roofs of public buildings (schools, churches, halls, the mairie...) and other
    large named buildings: a mast 2 m above the roof, where power and a room are at hand;
@@ -13,6 +15,7 @@ Points on water or sand (beaches) are dropped, and a minimum spacing thins the r
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +26,8 @@ import pandas as pd
 import shapely
 
 from villenum.errors import DataError, PlanningError
+
+log = logging.getLogger(__name__)
 
 # OSM building=* values of public buildings whose roofs a city can use.
 PUBLIC_KINDS = frozenset(
@@ -51,7 +56,7 @@ PUBLIC_KINDS = frozenset(
         "pavilion",
     }
 )
-SOURCE_PRIORITY = {"user": 0, "roof": 1, "street": 2}
+SOURCE_PRIORITY = {"existing": -1, "user": 0, "roof": 1, "street": 2}
 Season = Literal["peak", "off"]
 
 
@@ -65,6 +70,7 @@ def candidate_sites(
     min_spacing_m: float = 30.0,
     user_sites: str | Path | gpd.GeoDataFrame | None = None,
     include: tuple[str, ...] = ("user", "roof", "street"),
+    existing: str | Path | None = None,
 ) -> gpd.GeoDataFrame:
     """Candidate access-point sites of a city.
 
@@ -88,6 +94,10 @@ def candidate_sites(
         ``height_m`` columns.
     include
         Which sources to use.
+    existing
+        A hotspot inventory (``inventory.toml``, the monitor's format): deployed hotspots,
+        kept as candidates with ``source="existing"`` and their inventory ``id`` as
+        ``candidate_id``.
 
     Returns
     -------
@@ -101,6 +111,8 @@ def candidate_sites(
         For non-positive spacings or heights, an unknown source, or no candidate left.
     DataError
         If the user's file cannot be read or holds no points.
+    InventoryError
+        If the inventory of existing hotspots is invalid.
     """
     for name, value in (
         ("street_step_m", street_step_m),
@@ -115,6 +127,8 @@ def candidate_sites(
             f"unknown candidate source(s) {sorted(unknown)}: use user, roof, street"
         )
     parts = []
+    if existing is not None:
+        parts.append(_existing_sites(existing, city, mast_height_m))
     if "user" in include and user_sites is not None:
         parts.append(_user_sites(user_sites, city.crs, mast_height_m))
     if "roof" in include:
@@ -132,7 +146,12 @@ def candidate_sites(
     sites["zone_id"] = _zone_of(city, sites)
     sites = sites.reset_index(drop=True)
     width = len(str(len(sites)))
-    sites.insert(0, "candidate_id", [f"c{i:0{width}d}" for i in range(len(sites))])
+    ids = [f"c{i:0{width}d}" for i in range(len(sites))]
+    if "hotspot_id" in sites:
+        ids = [
+            h if isinstance(h, str) else c for h, c in zip(sites["hotspot_id"], ids, strict=True)
+        ]
+    sites.insert(0, "candidate_id", ids)
     return sites[["candidate_id", "source", "name", "kind", "height_m", "zone_id", "geometry"]]
 
 
@@ -148,6 +167,38 @@ def demand_weights(city: Any, season: Season = "peak") -> npt.NDArray[np.float64
         raise PlanningError(f"season must be 'peak' or 'off', got {season!r}")
     column = "weight" if season == "peak" else "weight_off"
     return city.demand[column].to_numpy(dtype=np.float64)
+
+
+def _existing_sites(path: str | Path, city: Any, height: float) -> pd.DataFrame:
+    from villenum.coverage.raster import SITE_TOLERANCE_M
+    from villenum.hotspots.inventory import load_inventory
+
+    crs = city.crs
+    hotspots = load_inventory(path)
+    points = gpd.points_from_xy(
+        [h.lon for h in hotspots], [h.lat for h in hotspots], crs="EPSG:4326"
+    )
+    frame = pd.DataFrame(
+        {
+            "source": "existing",
+            "name": [h.name for h in hotspots],
+            "kind": "existing hotspot",
+            "height_m": height,
+            "hotspot_id": [h.id for h in hotspots],
+            "geometry": gpd.GeoSeries(points).to_crs(crs).to_numpy(),
+        }
+    )
+    # The coverage engine only models sites on or near the commune's land.
+    land = shapely.unary_union(city.boundary.geometry.to_numpy())
+    away = shapely.distance(land, frame["geometry"].to_numpy())
+    for i in np.flatnonzero(away > SITE_TOLERANCE_M):
+        log.warning(
+            "existing hotspot %s is %.0f m outside %s: left out of the plan",
+            frame["hotspot_id"].iloc[i],
+            away[i],
+            city.name,
+        )
+    return frame[away <= SITE_TOLERANCE_M]
 
 
 def _user_sites(source: str | Path | gpd.GeoDataFrame, crs: str, height: float) -> pd.DataFrame:
@@ -229,7 +280,7 @@ def _street_sites(city: Any, step_m: float, height: float) -> pd.DataFrame:
 
 
 def _excluded(city: Any, sites: gpd.GeoDataFrame) -> npt.NDArray[np.bool_]:
-    """Sites on water or sand (user sites are trusted), or outside the commune."""
+    """Sites on water or sand, or outside the commune (the user's and existing ones stay)."""
     out = np.zeros(len(sites), dtype=bool)
     pts = sites.geometry.to_numpy()
     for layer in (getattr(city, "water", None), getattr(city, "beaches", None)):
@@ -241,7 +292,7 @@ def _excluded(city: Any, sites: gpd.GeoDataFrame) -> npt.NDArray[np.bool_]:
     land = shapely.unary_union(city.boundary.geometry.to_numpy()).buffer(20.0)
     shapely.prepare(land)
     out |= ~shapely.contains_xy(land, shapely.get_x(pts), shapely.get_y(pts))
-    return out & (sites["source"].to_numpy() != "user")
+    return out & ~np.isin(sites["source"].to_numpy(), ["user", "existing"])
 
 
 def _thin(sites: gpd.GeoDataFrame, spacing_m: float) -> gpd.GeoDataFrame:
@@ -252,10 +303,12 @@ def _thin(sites: gpd.GeoDataFrame, spacing_m: float) -> gpd.GeoDataFrame:
     sites = sites.iloc[order].reset_index(drop=True)
     xy = shapely.get_coordinates(sites.geometry.to_numpy())
     neighbours = cKDTree(xy).query_ball_point(xy, spacing_m)
+    # Sites the city named (existing, user) are never thinned, only what lies around them.
+    keep_all = np.isin(sites["source"].to_numpy(), ["existing", "user"])
     removed = np.zeros(len(sites), dtype=bool)
     for i, near in enumerate(neighbours):
         if not removed[i]:
-            removed[[j for j in near if j > i]] = True
+            removed[[j for j in near if j > i and not keep_all[j]]] = True
     return sites[~removed]
 
 

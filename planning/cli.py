@@ -53,6 +53,9 @@ def register(groups: Any) -> None:
     )
     wifi.add_argument("--min-spacing", type=float, default=30.0, help="between candidates, m")
     wifi.add_argument("--sites", type=Path, help="extra candidate sites (GeoJSON points)")
+    wifi.add_argument(
+        "--existing", type=Path, metavar="INVENTORY", help="deployed hotspots to keep (TOML)"
+    )
     wifi.add_argument("--pop", metavar="LON,LAT", help="fibre point of presence (town hall)")
     wifi.add_argument("--ducts", type=Path, help="existing ducts (GeoJSON lines), cheaper")
     wifi.add_argument("--costs", type=Path, help="unit costs (TOML [costs] table)")
@@ -112,6 +115,7 @@ def _wifi(args: argparse.Namespace) -> int:
         street_step_m=args.street_step,
         min_spacing_m=args.min_spacing,
         user_sites=args.sites,
+        existing=args.existing,
     )
     ducts = None
     if args.ducts is not None:

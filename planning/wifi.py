@@ -4,7 +4,7 @@
 where do they go, whom do they serve, what does the fibre cost?") and :func:`write_plan`
 writes the answer as files: ``plan.gpkg`` (QGIS), ``bom.csv``, ``zones.csv``,
 ``summary.json``/``summary.md``, ``map.html`` (offline) and ``inventory.toml`` (the monitor's
-format, management addresses left for the admin).
+format, listing the planned hotspots with management addresses left for the admin).
 """
 
 from __future__ import annotations
@@ -138,7 +138,9 @@ def plan_wifi(
     method, time_limit_s
         Passed to :func:`villenum.planning.placement.maximal_coverage`.
     candidates
-        Candidate sites (default :func:`villenum.planning.candidates.candidate_sites`).
+        Candidate sites (default :func:`villenum.planning.candidates.candidate_sites`);
+        those with ``source == "existing"`` are deployed hotspots: always kept, counted in
+        ``n_aps``, and assumed to have their backhaul already (no fibre, no AP cost).
     pop_xy
         Fibre point of presence (EPSG:2154); default the town hall.
     costs
@@ -177,6 +179,13 @@ def plan_wifi(
     cands = candidates if candidates is not None else candidate_sites(city)
     if n_aps > len(cands):
         raise PlanningError(f"--aps {n_aps} is more than the {len(cands)} candidate sites")
+    existing = np.flatnonzero(cands["source"].to_numpy() == "existing")
+    if existing.size > n_aps:
+        raise PlanningError(
+            f"--aps {n_aps} counts every AP, but {existing.size} hotspots already exist"
+        )
+    if existing.size and budget_eur is not None:
+        raise PlanningError("existing hotspots cannot be combined with a budget yet")
     steps.update()
     steps.set_postfix_str("coverage of every candidate")
     transmitters = _transmitters(cands, band, Transmitter)
@@ -213,6 +222,7 @@ def plan_wifi(
         costs,
         ducts,
         split_ratio,
+        existing,
     )
     steps.update()
     steps.set_postfix_str("fibre and tables")
@@ -222,9 +232,13 @@ def plan_wifi(
     reach = np.asarray(matrix.T @ weights).ravel()
     only = np.asarray(matrix[:, chosen][counts == 1].T @ weights[counts == 1]).ravel()
     sites = _sites_frame(city, cands, chosen, reach[chosen], only)
-    backhaul.drops["ap"] = sites["ap_id"].to_numpy()
+    new_sites = sites[sites["source"] != "existing"]
+    # plan_backhaul got the new sites in candidate order; the frame is sorted by zone.
+    by_candidate = dict(zip(new_sites["candidate_id"], new_sites["ap_id"], strict=True))
+    new_ids = cands["candidate_id"].to_numpy()[np.setdiff1d(chosen, existing)]
+    backhaul.drops["ap"] = [by_candidate[c] for c in new_ids]
     zones = report.zone_table(city, weights, covered, sites["zone_id"].to_numpy())
-    bom = report.bill_of_materials(backhaul, len(sites), costs)
+    bom = report.bill_of_materials(backhaul, len(new_sites), costs)
     cands = cands.copy()
     cands["chosen"] = np.isin(np.arange(len(cands)), chosen)
     cands["reach_people"] = np.round(reach, 1)
@@ -278,16 +292,26 @@ def _place(
     costs: FibreCosts,
     ducts: gpd.GeoDataFrame | None,
     split_ratio: int,
+    existing: npt.NDArray[np.intp],
 ) -> tuple[PlacementResult, Backhaul]:
-    """Place the APs; under a budget, re-solve until the real plan fits it."""
+    """Place the APs (existing ones kept, already connected) and plan the new ones' fibre."""
     xy = np.c_[cands.geometry.x.to_numpy(), cands.geometry.y.to_numpy()]
     if budget is None:
         res = maximal_coverage(
-            matrix, weights, n_aps, method=method, time_limit_s=time_limit_s, backup=backup
+            matrix,
+            weights,
+            n_aps,
+            method=method,
+            time_limit_s=time_limit_s,
+            backup=backup,
+            fixed=existing,
         )
+        new = np.setdiff1d(res.sites, existing)
+        if new.size == 0:
+            raise PlanningError("every AP asked for already exists: raise --aps to plan new ones")
         return res, plan_backhaul(
             city.streets,
-            xy[res.sites],
+            xy[new],
             pop,
             costs=costs,
             ducts=ducts,
@@ -335,10 +359,17 @@ def _sites_frame(
     order = np.lexsort((-sites["reach_people"].to_numpy(), sites["zone_id"].astype(str).to_numpy()))
     sites = sites.iloc[order].reset_index(drop=True)
     slug = _slug(city.name)[:12] or "city"
-    sites.insert(0, "ap_id", [f"{slug}-ap-{i + 1:03d}" for i in range(len(sites))])
+    taken = set(sites.loc[sites["source"] == "existing", "candidate_id"])
+    fresh = (f"{slug}-ap-{i:03d}" for i in range(1, 10 * len(sites) + len(taken) + 2))
+    fresh_ids = (i for i in fresh if i not in taken)
+    ap_ids = [
+        c if s == "existing" else next(fresh_ids)
+        for c, s in zip(sites["candidate_id"], sites["source"], strict=True)
+    ]
+    sites.insert(0, "ap_id", ap_ids)
     labels = [
-        (n if n else (z or "site")) + (f" ({z})" if n and z else "")
-        for n, z in zip(sites["name"].fillna(""), sites["zone"], strict=True)
+        n if s == "existing" else (n or z or "site") + (f" ({z})" if n and z else "")
+        for n, z, s in zip(sites["name"].fillna(""), sites["zone"], sites["source"], strict=True)
     ]
     seen: dict[str, int] = {}
     unique = []
@@ -394,6 +425,7 @@ def _summary(
         "threshold_dbm": threshold_dbm,
         "aps_requested": n_aps,
         "aps": len(plan.sites),
+        "aps_existing": int((plan.sites["source"] == "existing").sum()),
         "beach_backup": beach_backup,
         "demand": round(demand, 1),
         "covered": round(covered, 1),
@@ -472,7 +504,8 @@ def write_plan(plan: WifiPlan, out_dir: str | Path) -> dict[str, Path]:
         report.summary_markdown(plan.summary, plan.zones, plan.bom), encoding="utf-8"
     )
     files["map"] = save_map(plan_map(plan), out / "map.html")
-    wgs = plan.sites.to_crs("EPSG:4326")
+    # Only the planned hotspots: the existing ones are in the admin's own inventory.
+    wgs = plan.sites[plan.sites["source"] != "existing"].to_crs("EPSG:4326")
     hotspots = [
         {
             "id": r.ap_id,

@@ -211,3 +211,31 @@ def test_cli_bad_input_is_one_line_exit_2(biarritz, tmp_path, capsys, args, mess
     err = capsys.readouterr().err
     assert status == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_existing_hotspots_are_kept_and_not_rebought(biarritz, tmp_path) -> None:
+    from pathlib import Path
+
+    import villenum.hotspots
+
+    sample = Path(villenum.hotspots.__file__).parent / "inventory.sample.toml"
+    cands = candidate_sites(biarritz, street_step_m=150.0, min_spacing_m=60.0, existing=sample)
+    existing = cands[cands["source"] == "existing"]
+    # One sample hotspot stands on the Côte des Basques sand, beyond the commune's land.
+    assert 0 < len(existing) < len(load_inventory(sample))
+    plan = plan_wifi(biarritz, len(existing) + 6, candidates=cands, progress=False)
+    assert set(existing["candidate_id"]) <= set(plan.sites["ap_id"])
+    ap_row = plan.bom[plan.bom["item"].str.startswith("outdoor Wi-Fi")]
+    assert ap_row["quantity"].iloc[0] == 6
+    assert len(plan.backhaul.drops) == 6
+    files = write_plan(plan, tmp_path)
+    planned = {h.id for h in load_inventory(files["inventory"])}
+    assert len(planned) == 6 and not planned & set(existing["candidate_id"])
+    with pytest.raises(PlanningError, match="already exist"):
+        plan_wifi(
+            biarritz,
+            1,
+            candidates=cands,
+            progress=False,
+            candidate_coverage=plan.candidate_coverage,
+        )
