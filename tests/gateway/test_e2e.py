@@ -107,18 +107,18 @@ def test_rfc8908_api_says_captive(lab):
     assert json.loads(body)["captive"] is True
 
 
-def test_splash_renders_in_chromium_with_no_accessibility_violation(lab, tmp_path):
+def test_splash_renders_in_chromium_with_no_accessibility_violation(lab, tmp_path, browser):
     from axe_playwright_python.sync_playwright import Axe
-    from playwright.sync_api import sync_playwright
 
     from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
+    # the shared Playwright instance starts a second Chromium inside the client's namespace
     wrapper = tmp_path / "chromium-in-netns"
     wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {lab.clients[1]} {CHROMIUM} "$@"\n')
     wrapper.chmod(0o755)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(wrapper), args=CHROMIUM_ARGS)
-        page = browser.new_page()
+    client_browser = browser.browser_type.launch(executable_path=str(wrapper), args=CHROMIUM_ARGS)
+    try:
+        page = client_browser.new_page()
         requested = []
         page.on("request", lambda r: requested.append(r.url))
         # what the captive browser opens: a probe URL, redirected to the splash
@@ -126,7 +126,8 @@ def test_splash_renders_in_chromium_with_no_accessibility_violation(lab, tmp_pat
         assert page.url == PORTAL_URL
         assert page.locator("h1").inner_text()
         results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]})
-        browser.close()
+    finally:
+        client_browser.close()
     assert results.violations_count == 0, results.generate_report()
     assert all(u.startswith(("http://captive.apple.com/", PORTAL_URL)) for u in requested)
 

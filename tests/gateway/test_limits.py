@@ -45,7 +45,7 @@ def download(lab, client, size, timeout=20.0):
 
 def test_limits(lab):
     lab.start_gateway(
-        lab.config(idle_timeout_s=5, quota_mb=5, rate_limit_kbit_s=8000),
+        lab.config(idle_timeout_s=6, quota_mb=5, rate_limit_kbit_s=8000),
         env={"VILLENUM_ADMIN_TOKEN": TOKEN},
     )
     c1, c2, c3 = lab.clients
@@ -67,7 +67,7 @@ def test_limits(lab):
 
     # idle: c2 sent nothing since it accepted
     captive_at = wait_captive(lab, c2, 15)
-    assert captive_at - idle_since >= 5
+    assert captive_at - idle_since >= 6
     assert end_reason(lab, "10.77.0.12") == "idle"
     assert_captive(lab, c2)
 
