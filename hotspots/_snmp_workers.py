@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def _worker_main(conn: Connection, options: PollerOptions) -> None:
-    from villenum.hotspots.snmp import SnmpPoller
+    from villenum.hotspots.snmp import SnmpPoller, close_engines
 
     loop = asyncio.new_event_loop()
     poller = SnmpPoller(options)
@@ -40,6 +40,7 @@ def _worker_main(conn: Connection, options: PollerOptions) -> None:
         for hotspot_id, name in uplinks.items():
             poller.remember_uplink(hotspot_id, name)
         conn.send(loop.run_until_complete(poller.poll_many(hotspots)))
+    close_engines(loop)
     loop.close()
 
 

@@ -226,6 +226,12 @@ def engine_for_loop(hotspot: Hotspot | None = None) -> Any:
     return engine
 
 
+def close_engines(loop: asyncio.AbstractEventLoop) -> None:
+    """Close the SNMP engines of a loop (their sockets and timers) before closing the loop."""
+    for engine, _ in _ENGINES.pop(loop, []):
+        engine.close_dispatcher()
+
+
 class SnmpPoller:
     """Polls hotspots; keeps per-device discovery results between cycles.
 
