@@ -216,7 +216,12 @@ def short_name(street: str) -> str:
 
 def assign_zone(points: gpd.GeoSeries, zones: gpd.GeoDataFrame) -> pd.Series:
     """The ``zone_id`` containing each point (nearest zone for points on or outside the edge)."""
-    frame = gpd.GeoDataFrame(geometry=points.reset_index(drop=True), crs=zones.crs)
-    joined = gpd.sjoin_nearest(frame, zones[["zone_id", "geometry"]], how="left")
-    joined = joined[~joined.index.duplicated(keep="first")]
-    return pd.Series(joined["zone_id"].to_numpy(), index=points.index, name="zone_id")
+    geoms = points.to_numpy()
+    tree = shapely.STRtree(zones.geometry.to_numpy())
+    point_idx, zone_idx = tree.query(geoms, predicate="within")
+    found = np.full(len(geoms), -1, dtype=np.intp)
+    found[point_idx[::-1]] = zone_idx[::-1]  # on a shared border, the first zone wins
+    missing = np.flatnonzero(found < 0)
+    if len(missing):
+        found[missing] = tree.nearest(geoms[missing])
+    return pd.Series(zones["zone_id"].to_numpy()[found], index=points.index, name="zone_id")
