@@ -190,7 +190,10 @@ def maximal_coverage(
         value = greedy.covered_weight(merged, best)
         if method == "greedy" and budget is None and not inst.backup.any():
             # A short subgradient run: tightens the bound and may meet a better plan.
-            lag = lagrange.max_coverage_bound(merged, n_free, best, deadline, max_iter=60)
+            # ...capped at half the greedy's own time, so "greedy" stays fast.
+            spent = time.perf_counter() - t0
+            lag_deadline = min(deadline, time.perf_counter() + max(0.1, 0.5 * spent))
+            lag = lagrange.max_coverage_bound(merged, n_free, best, lag_deadline, max_iter=200)
             bound = min(bound, lag.bound)
             if lag.best_value > value:
                 best = lag.best
