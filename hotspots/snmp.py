@@ -30,6 +30,7 @@ import dataclasses
 import math
 import time
 import weakref
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -313,7 +314,9 @@ class SnmpPoller:
         profile = PROFILES[hotspot.vendor_profile]
         uplink = hotspot.uplink_if or cache.uplink
         walk = None
-        if cache.plan is not None and cache.polls_since_walk < self.options.walk_every:
+        # each device re-walks on its own beat: not the whole inventory in the same cycle
+        beat = self.options.walk_every + zlib.crc32(hotspot.id.encode()) % self.options.walk_every
+        if cache.plan is not None and cache.polls_since_walk < beat:
             walk = await _get_plan(engine, addr_name, hotspot, cache.plan)
             uptime = _int(walk.scalars.get(SYS_UPTIME)) if walk is not None else None
             if uptime is not None and cache.uptime_cs is not None and uptime < cache.uptime_cs:
