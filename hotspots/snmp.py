@@ -315,7 +315,8 @@ class SnmpPoller:
         uplink = hotspot.uplink_if or cache.uplink
         walk = None
         # each device re-walks on its own beat: not the whole inventory in the same cycle
-        beat = self.options.walk_every + zlib.crc32(hotspot.id.encode()) % self.options.walk_every
+        every = max(1, self.options.walk_every)
+        beat = every + zlib.crc32(hotspot.id.encode()) % every
         if cache.plan is not None and cache.polls_since_walk < beat:
             walk = await _get_plan(engine, addr_name, hotspot, cache.plan)
             uptime = _int(walk.scalars.get(SYS_UPTIME)) if walk is not None else None
