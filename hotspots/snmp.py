@@ -32,6 +32,7 @@ import time
 import weakref
 import zlib
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -428,7 +429,13 @@ def poll_hotspots(
     """
     poller = SnmpPoller(options)
     try:
-        return asyncio.run(poller.poll_many(hotspots))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(poller.poll_many(hotspots))
+        # called from a thread whose event loop runs (a notebook, Playwright): use another
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, poller.poll_many(hotspots)).result()
     finally:
         poller.close()
 
@@ -544,6 +551,8 @@ async def _bulk_walk(
                 continue
             raise _PollError("snmp-error", f"agent answered error-status {status} (index {index})")
         walk.varbinds += len(vbs)
+        if len(vbs) > nr + reps * len(cols):  # RFC 3416 §4.2.3 bounds the answer
+            raise _PollError("bad-response", f"{len(vbs)} varbinds, more than requested")
         if len(vbs) < nr:
             raise _PollError("bad-response", f"{len(vbs)} varbinds for {nr} requested scalars")
         for prefix, (oid, value) in zip(scalars if first else [], vbs[:nr], strict=False):
