@@ -3,14 +3,20 @@
 A problem (``down`` or ``degraded``) is notified once it has lasted ``delay_s`` (on top of the
 health hysteresis), re-notified every ``renotify_s`` while it lasts, and its recovery is
 notified only if the problem was. A flapping hotspot sends one ``flapping-start`` notice and
-nothing else until ``flapping-stop``: no alert storm. The alerting state is persisted with the
-monitor's store, so a restart neither repeats nor forgets notifications.
+nothing else until ``flapping-stop``: no alert storm. When more than ``storm_threshold``
+hotspots call for the same notification in one cycle (a shared uplink or a power cut), one
+``problem-storm`` (``renotify-storm``, ``recovery-storm``) notice lists them all instead.
+The alerting state is persisted with the monitor's store, so a restart neither repeats nor
+forgets notifications.
 
 Webhook payload (HTTP POST, ``application/json``)::
 
     {"event": "problem" | "renotify" | "recovery" | "flapping-start" | "flapping-stop",
      "hotspot": "bz-phare-01", "name": "Phare", "state": "down", "reason": "host-down: ...",
      "since": 1767225600.0, "time": 1767225690.0, "score": 0}
+
+A storm notice is ``{"event": "problem-storm", "count": 120, "states": {"down": 120},
+"hotspots": ["bz-...", ...], "time": ...}``.
 
 Webhook failures are logged and never stop the monitor.
 """
@@ -39,6 +45,7 @@ class AlertConfig:
 
     delay_s: float = 30.0
     renotify_s: float = 3600.0
+    storm_threshold: int = 10
     webhook_url: str | None = None
     webhook_timeout_s: float = 5.0
 
@@ -76,6 +83,8 @@ class Alerter:
     ) -> list[dict[str, Any]]:
         """Send what the current health calls for; returns the notifications sent."""
         sent = []
+        due: dict[str, list[tuple[str, HealthState]]] = {"problem": [], "renotify": [],
+                                                          "recovery": []}  # fmt: skip
         for t in transitions:
             if t.kind in ("flapping-start", "flapping-stop"):
                 sent.append(self._notify(t.kind, t.hotspot_id, names, health[t.hotspot_id], now_s))
@@ -86,18 +95,38 @@ class Alerter:
             if h.state in PROBLEM_STATES:
                 since = h.since_s if h.since_s is not None else now_s
                 if st["notified"] != h.state and now_s - since >= self.config.delay_s:
-                    sent.append(self._notify("problem", hotspot_id, names, h, now_s))
+                    due["problem"].append((hotspot_id, h))
                     st.update(notified=h.state, last_s=now_s)
                 elif (
                     st["notified"] == h.state
                     and now_s - (st["last_s"] or 0) >= self.config.renotify_s
                 ):
-                    sent.append(self._notify("renotify", hotspot_id, names, h, now_s))
+                    due["renotify"].append((hotspot_id, h))
                     st["last_s"] = now_s
             elif h.state == "up" and st["notified"] in PROBLEM_STATES:
-                sent.append(self._notify("recovery", hotspot_id, names, h, now_s))
+                due["recovery"].append((hotspot_id, h))
                 st.update(notified=None, last_s=now_s)
+        for event, items in due.items():
+            if len(items) > self.config.storm_threshold:
+                sent.append(self._storm(event, items, now_s))
+            else:
+                sent += [self._notify(event, i, names, h, now_s) for i, h in items]
         return sent
+
+    def _storm(
+        self, event: str, items: list[tuple[str, HealthState]], now_s: float
+    ) -> dict[str, Any]:
+        """One notice for many hotspots at once (a shared uplink or power cut, a recovery)."""
+        states: dict[str, int] = {}
+        for _, h in items:
+            states[h.state] = states.get(h.state, 0) + 1
+        payload = {"event": f"{event}-storm", "count": len(items), "states": states,
+                   "hotspots": [i for i, _ in items], "time": now_s}  # fmt: skip
+        listed = " ".join(payload["hotspots"][:20]) + (" ..." if len(items) > 20 else "")
+        summary = ", ".join(f"{n} {k}" for k, n in states.items())
+        log.warning("%d hotspots %s at once (%s): %s", len(items), event, summary, listed)
+        self._deliver(payload)
+        return payload
 
     def _notify(
         self, event: str, hotspot_id: str, names: dict[str, str], h: HealthState, now_s: float
@@ -110,11 +139,14 @@ class Alerter:
         level = logging.INFO if event in ("recovery", "flapping-stop") else logging.WARNING
         log.log(level, "hotspot %s (%s) %s: %s – %s", hotspot_id, payload["name"], event,
                 h.state.upper(), h.reason)  # fmt: skip
+        self._deliver(payload)
+        return payload
+
+    def _deliver(self, payload: dict[str, Any]) -> None:
         if self.sink is not None:
             self.sink(payload)
         if self._pool is not None:
             self._pool.submit(self._post, payload)
-        return payload
 
     def _post(self, payload: dict[str, Any]) -> None:
         url = self.config.webhook_url or ""

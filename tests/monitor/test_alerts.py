@@ -80,3 +80,15 @@ def test_unreachable_webhook_is_logged_not_fatal(caplog: pytest.LogCaptureFixtur
     assert alerter.process(NAMES, {"ap-1": down(0)}, [], 0)[0]["event"] == "problem"
     alerter.close()
     assert any("webhook" in r.message and "failed" in r.message for r in caplog.records)
+
+
+def test_a_mass_outage_is_one_storm_notice_not_hundreds() -> None:
+    sink: list[dict[str, Any]] = []
+    alerter = Alerter(AlertConfig(delay_s=0, storm_threshold=10), sink=sink.append)
+    health = {f"ap-{i}": down(0) for i in range(120)}
+    sent = alerter.process({}, health, [], 60)
+    assert [a["event"] for a in sent] == ["problem-storm"] == [a["event"] for a in sink]
+    assert sent[0]["count"] == 120 and sent[0]["states"] == {"down": 120}
+    assert len(sent[0]["hotspots"]) == 120
+    back = {k: HealthState(state="up", since_s=90) for k in list(health)[:5]}
+    assert [a["event"] for a in alerter.process({}, back, [], 90)] == ["recovery"] * 5
