@@ -13,7 +13,7 @@ import logging
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -335,6 +335,11 @@ def _place(
         )
         return bh, float(report.bill_of_materials(bh, len(sites), costs)["total_eur"].iloc[-1])
 
+    # When the AP count binds before the money, the unbudgeted optimum is the answer.
+    free = maximal_coverage(matrix, weights, n_aps, method=method, time_limit_s=time_limit_s)
+    free_bh, free_total = build(free.sites)
+    if free_total <= budget:
+        return replace(free, cost=free_total), free_bh
     graph = cost_graph(city.streets, costs, ducts)
     out = budget_greedy(graph, matrix, weights, xy, pop, n_aps, budget, costs, split_ratio, build)
     if out is None:

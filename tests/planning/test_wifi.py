@@ -100,6 +100,17 @@ def test_budget_caps_the_whole_plan(biarritz, cands, plan) -> None:
     assert cheap.total_eur <= budget
     assert len(cheap.sites) < 40
     assert cheap.summary["covered"] < plan.summary["covered"]
+    # A budget the unconstrained optimum fits in changes nothing.
+    ample = plan_wifi(
+        biarritz,
+        40,
+        candidates=cands,
+        budget_eur=1.01 * plan.total_eur,
+        progress=False,
+        candidate_coverage=plan.candidate_coverage,
+    )
+    assert ample.summary["covered"] == pytest.approx(plan.summary["covered"])
+    assert ample.total_eur <= 1.01 * plan.total_eur
     with pytest.raises(PlanningError, match="does not pay"):
         plan_wifi(
             biarritz,
