@@ -88,7 +88,8 @@ def wait_for_agent(
         sock.settimeout(0.3)
         while time.monotonic() < deadline:
             if proc is not None and proc.poll() is not None:
-                raise MonitorError(f"the SNMP agent exited with status {proc.returncode}")
+                said = proc.stderr.read().decode(errors="replace")[-500:] if proc.stderr else ""
+                raise MonitorError(f"the SNMP agent exited with status {proc.returncode} {said}")
             sock.sendto(packet, (host, port))
             try:
                 sock.recvfrom(65535)

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from villenum.hotspots._snmp_simdata import ap_snmprec
+from villenum.hotspots.simulate import wait_for_agent
 
 VENV_BIN = Path(sys.executable).parent
 SNMPD = shutil.which("snmpd") or "/usr/sbin/snmpd"
@@ -99,41 +99,6 @@ class SnmpSim:
 def iter_communities(data: Path) -> Iterator[str]:
     for path in sorted(data.glob("*.snmprec")):
         yield path.stem
-
-
-def wait_for_agent(
-    port: int,
-    community: str,
-    proc: subprocess.Popen[bytes],
-    timeout_s: float = 30,
-    host: str = "127.0.0.1",
-) -> None:
-    """Wait until the agent answers a v2c GET of sysUpTime.0 (raw BER over UDP)."""
-    from pyasn1.codec.ber import encoder
-    from pysnmp.proto.api import v2c
-
-    msg = v2c.Message()
-    v2c.apiMessage.set_defaults(msg)
-    v2c.apiMessage.set_community(msg, community)
-    pdu = v2c.GetRequestPDU()
-    v2c.apiPDU.set_defaults(pdu)
-    v2c.apiPDU.set_varbinds(pdu, [(v2c.ObjectIdentifier("1.3.6.1.2.1.1.3.0"), v2c.null)])
-    v2c.apiMessage.set_pdu(msg, pdu)
-    packet = encoder.encode(msg)
-    deadline = time.monotonic() + timeout_s
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(0.3)
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                raise RuntimeError(f"agent exited with {proc.returncode}: {err[-2000:]}")
-            s.sendto(packet, (host, port))
-            try:
-                s.recvfrom(65535)
-                return
-            except TimeoutError:
-                continue
-    raise RuntimeError(f"agent on port {port} did not answer within {timeout_s} s")
 
 
 @pytest.fixture
