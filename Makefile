@@ -9,7 +9,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.villenum-installed
-APT_PACKAGES := nftables dnsmasq-base snmpd snmp chromium iproute2 conntrack iputils-ping
+APT_PACKAGES := nftables dnsmasq-base snmpd snmp chromium fonts-liberation iproute2 conntrack iputils-ping
 ARGS ?=
 PYTEST_ARGS ?=
 
@@ -46,7 +46,7 @@ system-packages:
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo "apt-get install:$$missing"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 		else \
 			echo "note: missing system packages (install as root):$$missing"; \
 		fi; \
