@@ -36,9 +36,13 @@ def biarritz() -> Any:
     return load_city("biarritz")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """A headless Debian Chromium driven by Playwright (no browser download)."""
+    """A headless Debian Chromium driven by Playwright (no browser download).
+
+    Module-scoped on purpose: while Playwright's sync API is open, an asyncio loop runs in the
+    main thread, and every later ``asyncio.run`` (the SNMP monitor's) would fail.
+    """
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian chromium is not installed (make test installs it as root)")
     from playwright.sync_api import sync_playwright
