@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from villenum.errors import GatewayError
+from villenum.hotspots._sqlite import connect_wal
 
 RETENTION_DAYS = 365
 GENESIS = "0" * 64
@@ -114,14 +115,7 @@ class LegalLog:
         self._pending_lock = threading.Lock()
         self._pending: list[_Pending] = []
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # WAL + NORMAL: a crash of the process loses nothing; a power cut may lose the last
-            # moments, as it loses the kernel's connection tracking itself
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
+            self._db = connect_wal(path, _SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise GatewayError(f"cannot open the legal log {path}: {exc}") from None
 

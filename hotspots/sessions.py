@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from villenum.errors import GatewayError
+from villenum.hotspots._sqlite import connect_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -75,15 +76,7 @@ class SessionStore:
         self.clock = clock
         self._lock = threading.Lock()
         try:
-            if str(path) != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # WAL + NORMAL survives a crash of the process; a power cut may lose the last
-            # seconds of sessions, which the devices then simply accept again
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
+            self._db = connect_wal(path, _SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise GatewayError(f"cannot open the session store {path}: {exc}") from None
 
