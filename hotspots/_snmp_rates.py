@@ -73,11 +73,16 @@ def counter_delta(previous: int | None, current: int | None, bits: int) -> int |
     return None
 
 
+# Scheduling jitter a loaded poller may add between two samples, whatever the interval.
+_CLOCK_SLACK_S = 1.0
+
+
 def elapsed_s(previous: Sample, current: Sample) -> tuple[float | None, str]:
     """Seconds between two samples of one agent and ``"ok"``, or ``None`` and why not.
 
     The agent's own clock (``sysUpTime``) is used when it agrees with the wall clock within
-    10 %, which removes the jitter of network and scheduling delays.
+    10 % (or 1 s, for short intervals on a busy poller), which removes the jitter of network and
+    scheduling delays; a larger disagreement means the agent's clock is not to be trusted.
     """
     wall = current.time_s - previous.time_s
     if wall <= 0:
@@ -94,7 +99,8 @@ def elapsed_s(previous: Sample, current: Sample) -> tuple[float | None, str]:
     elif current.uptime_cs / 100 + 2 < wall:
         return None, "agent restarted"  # up for less time than since the previous sample
     agent = up_delta / 100
-    return (agent if agent > 0 and abs(agent - wall) <= 0.1 * wall else wall), "ok"
+    trusted = agent > 0 and abs(agent - wall) <= max(0.1 * wall, _CLOCK_SLACK_S)
+    return (agent if trusted else wall), "ok"
 
 
 def compute_rates(previous: Sample | None, current: Sample) -> Rates:
