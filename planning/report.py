@@ -216,6 +216,7 @@ def summary_markdown(summary: dict[str, Any], zones: pd.DataFrame, bom: pd.DataF
         qty = "" if pd.isna(r.quantity) else f"{r.quantity:g}"
         lines.append(f"| {r.item} | {qty} | {r.unit} | {r.total_eur:,.0f} |")
     lines += ["", "## Caveats", ""] + [f"* {n}" for n in p["notes"]]
+    lines += ["", f"Data: {p['attribution']}"]
     return "\n".join(lines) + "\n"
 
 

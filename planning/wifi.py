@@ -463,6 +463,7 @@ def _summary(
         "total_eur": round(plan.total_eur, 2),
         "budget_eur": budget,
         "notes": notes,
+        "attribution": plan.city.attribution,
     }
 
 

@@ -67,7 +67,9 @@ def test_written_files_open_and_agree(biarritz, plan, files) -> None:
     assert bom["total_eur"].iloc[-1] == pytest.approx(plan.total_eur)
     summary = json.loads(files["summary_json"].read_text(encoding="utf-8"))
     assert summary["aps"] == 40 and summary["season"] == "peak"
-    assert "Coverage per neighbourhood" in files["summary_md"].read_text(encoding="utf-8")
+    summary_md = files["summary_md"].read_text(encoding="utf-8")
+    assert "Coverage per neighbourhood" in summary_md
+    assert "© OpenStreetMap contributors" in summary_md
     hotspots = load_inventory(files["inventory"])
     assert [h.id for h in hotspots] == plan.sites["ap_id"].tolist()
     west, south, east, north = biarritz.boundary.to_crs("EPSG:4326").total_bounds
