@@ -123,8 +123,11 @@ class GatewayService:
         for session in self.store.active():
             element = elements.get((session.mac or "", session.ip))
             if element is None:
-                # someone flushed the set: the store is the reference, put the device back
-                self.gateway.allow(session.mac, session.ip, session.expires_s - now)
+                # someone flushed the set: the store is the reference, put the device back —
+                # unless the portal ended the session since active() was read (a kick, a logout)
+                latest = self.store.get(session.id)
+                if latest is not None and latest.ended_s is None:
+                    self.gateway.allow(session.mac, session.ip, session.expires_s - now)
                 continue
             up_now, down_now = element.bytes_up, down.get(session.ip, 0)
             up_before, down_before = self._counters.get(session.id, (0, 0))
@@ -151,8 +154,8 @@ class GatewayService:
                 )
 
     def _end(self, session: Session, reason: str) -> None:
+        ended = self.store.end(session.id, reason)  # before the revoke, as the portal does
         self.gateway.revoke(session.mac, session.ip)
-        ended = self.store.end(session.id, reason)
         self._counters.pop(session.id, None)
         if ended is not None:
             self._on_session("end", ended)

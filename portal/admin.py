@@ -43,8 +43,10 @@ def kick(session_id: int) -> Response:
     session = svc.store.get(session_id)
     if session is None or session.ended_s is not None:
         abort(404)
-    svc.enforcer.revoke(session.mac, session.ip)
+    # End it in the store first: the gateway's housekeeping puts every device with an active
+    # session back into the set, and could otherwise undo a revoke made just before.
     ended = svc.store.end(session_id, "kick")
+    svc.enforcer.revoke(session.mac, session.ip)
     if ended is not None:
         svc.on_session("end", ended)
     return jsonify(asdict(ended) if ended else {})

@@ -84,8 +84,8 @@ def logout() -> Response | tuple[str, int]:
         abort(400)
     session = svc.store.find_active(_client_ip())
     if session is not None:
+        ended = svc.store.end(session.id, "logout")  # before the revoke: see admin.kick
         svc.enforcer.revoke(session.mac, session.ip)
-        ended = svc.store.end(session.id, "logout")
         if ended is not None:
             svc.on_session("end", ended)
     return redirect(url_for("captive.splash", lang=select_language()), code=303)

@@ -66,6 +66,11 @@ def test_rates_across_a_32_bit_counter_wrap(snmpsim_factory: Any) -> None:
         poller = SnmpPoller(FAST)
         first = await poller.poll(hotspot)
         assert first.ok and first.uplink is not None and first.uplink.in_octets is not None
+        if first.uplink.in_octets < 2**31:
+            # sample mid-period, so that 1 s past the next wrap is lower than the first value
+            await asyncio.sleep((2**31 - first.uplink.in_octets) / rate)
+            first = await poller.poll(hotspot)
+            assert first.ok and first.uplink is not None and first.uplink.in_octets is not None
         # sleep past the next wrap but well before the one after: exactly one wrap between
         await asyncio.sleep((2**32 - first.uplink.in_octets) / rate + 1.0)
         return first, await poller.poll(hotspot)
