@@ -56,6 +56,7 @@ class GatewaySettings:
     wan_interface: str
     portal_address: str
     portal_port: int = 8080
+    portal_workers: int = 0
     lan_cidr: str = ""
     session_timeout_s: int = 4 * 3600
     idle_timeout_s: int = 900
@@ -158,6 +159,7 @@ def settings_from_dict(doc: dict[str, Any], where: str = "gateway.toml") -> Gate
     kw["portal_address"] = _ipv4(require(gw, "portal_address", str, w), "portal_address", w)
     ints = {
         "portal_port": (1, 65535),
+        "portal_workers": (0, 64),
         "session_timeout_s": (5, 30 * 86400),
         "idle_timeout_s": (5, 30 * 86400),
         "rate_limit_kbit_s": (0, 10_000_000),

@@ -1,4 +1,7 @@
-"""``villenum gateway run``: the ruleset, the portal, dnsmasq and the legal log in one process.
+"""``villenum gateway run``: the ruleset, the portal, dnsmasq and the legal log.
+
+The portal runs in worker processes sharing its port (:mod:`villenum.hotspots._gw_portal`);
+this process keeps the ruleset, dnsmasq, the conntrack watcher and housekeeping.
 
 On start the session store is reconciled with the kernel (every active session goes back
 into the nftables set in the same transaction that installs the table); on SIGTERM the
@@ -19,7 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from villenum.hotspots.gateway import Gateway, NeighbourTable
+from villenum.hotspots._gw_portal import PortalWorkers, worker_count
+from villenum.hotspots.gateway import Gateway
 from villenum.hotspots.gateway_config import GatewaySettings
 from villenum.hotspots.legal_log import LegalLog
 from villenum.hotspots.sessions import Session, SessionStore
@@ -36,7 +40,8 @@ class GatewayService:
     settings
         The gateway settings.
     clock
-        Unix time in seconds (injectable for tests).
+        Unix time in seconds for housekeeping (injectable for tests); the portal workers
+        read the system clock.
     """
 
     def __init__(self, settings: GatewaySettings, clock: Callable[[], float] = time.time) -> None:
@@ -53,6 +58,7 @@ class GatewayService:
         self._counters: dict[int, tuple[int, int]] = {}
         self._stoppers: list[Callable[[], None]] = []
         self._last_purge = 0.0
+        self._portal: PortalWorkers | None = None
 
     def start(self) -> int:
         """Install the rules with the active sessions, then start the portal and helpers.
@@ -62,9 +68,6 @@ class GatewayService:
         int
             The number of devices restored from the session store.
         """
-        from villenum.portal.app import create_app
-        from villenum.portal.server import serve_in_thread
-
         for session in self.store.expire():  # sessions that ran out while we were stopped
             self._on_session("end", session)
         restored = self.gateway.install(self.store.active(), now_s=self.clock())
@@ -85,20 +88,9 @@ class GatewayService:
             )
             watcher.start()
             self._stoppers.append(watcher.stop)
-        neighbours = NeighbourTable(self.settings.lan_interface)
-        app = create_app(
-            self.settings,
-            store=self.store,
-            enforcer=self.gateway,
-            identify=neighbours.lookup,
-            on_session=self._on_session,
-            clock=self.clock,
-        )
-        self._stoppers.append(
-            serve_in_thread(
-                app, self.settings.portal_address, self.settings.portal_port, self.settings
-            )
-        )
+        self._portal = PortalWorkers(self.settings, worker_count(self.settings))
+        self._portal.start()
+        self._stoppers.append(self._portal.stop)
         self._write_status(restored)
         log.info(
             "gateway running: portal %s, %d device(s) restored", self.settings.portal_url, restored
@@ -117,6 +109,8 @@ class GatewayService:
     def step(self) -> None:
         """One housekeeping pass: counters, idle and quota, timeouts, legal-log purge."""
         now = self.clock()
+        if self._portal is not None:
+            self._portal.restart_dead()
         elements = {(e.mac, e.ip): e for e in self.gateway.elements()}
         down = self.gateway.download_bytes()
         quota = self.settings.quota_mb * 1_000_000
@@ -135,7 +129,9 @@ class GatewayService:
             # a counter below its last value means the element was re-created
             d_up = up_now - up_before if up_now >= up_before else up_now
             d_down = down_now - down_before if down_now >= down_before else down_now
-            current = self.store.add_traffic(session.id, d_up, d_down) or session
+            # one write per device that moved bytes, not per device: hundreds are online
+            current = (self.store.add_traffic(session.id, d_up, d_down) if d_up or d_down
+                       else None) or session  # fmt: skip
             if now - current.last_activity_s > self.settings.idle_timeout_s:
                 self._end(current, "idle")
             elif quota and current.bytes_up + current.bytes_down >= quota:

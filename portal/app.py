@@ -15,6 +15,8 @@ RFC 8910, "Captive-Portal Identification in DHCP and Router Advertisements", 202
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 import tempfile
 import time
@@ -207,8 +209,14 @@ def _secret_key(state_dir: Path) -> bytes:
     """The signing key, kept in the state folder so that a restart keeps forms valid."""
     path = state_dir / "portal_secret"
     if not path.exists():
-        path.touch(mode=0o600)
-        path.write_bytes(secrets.token_bytes(32))
+        # portal workers start together: the first link wins, every worker reads its key
+        draft = path.with_name(f".portal_secret.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(32))
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+        draft.unlink()
     return path.read_bytes()
 
 

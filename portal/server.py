@@ -1,8 +1,8 @@
 """Serving the portal: a production WSGI server in the calling process.
 
-The portal runs inside ``villenum gateway run`` so that it shares the gateway's nftables
-handle and session store; an embeddable thread-pool server is therefore used rather than a
-pre-forking one. cheroot (CherryPy's server) is preferred; without it, Werkzeug's threaded
+``villenum gateway run`` runs one portal process per CPU core, each with this server bound
+with ``SO_REUSEPORT`` (:mod:`villenum.hotspots._gw_portal`); ``villenum portal serve`` runs
+one in the foreground. cheroot (CherryPy's server) is preferred; without it, Werkzeug's threaded
 server is used and a warning says so.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import ssl
-import threading
 from collections.abc import Callable
 
 from flask import Flask
@@ -22,7 +21,12 @@ log = logging.getLogger(__name__)
 
 
 def make_server(
-    app: Flask, host: str, port: int, settings: GatewaySettings, threads: int = 32
+    app: Flask,
+    host: str,
+    port: int,
+    settings: GatewaySettings,
+    threads: int = 32,
+    reuse_port: bool = False,
 ) -> tuple[Callable[[], None], Callable[[], None]]:
     """Build a server for ``app`` on ``host:port``.
 
@@ -36,6 +40,8 @@ def make_server(
         For TLS: ``https``, ``tls_cert`` and ``tls_key``.
     threads
         Worker threads (cheroot).
+    reuse_port
+        Set ``SO_REUSEPORT`` so that several portal processes share the port (cheroot only).
 
     Returns
     -------
@@ -58,7 +64,9 @@ def make_server(
         from cheroot import wsgi
     except ImportError:
         return _werkzeug(app, host, port, context)
-    server = wsgi.Server((host, port), app, numthreads=threads, server_name="villenum-portal")
+    server = wsgi.Server(
+        (host, port), app, numthreads=threads, server_name="villenum-portal", reuse_port=reuse_port
+    )
     # a portal request is small: refuse huge headers and bodies before Flask sees them
     server.max_request_header_size = 16 * 1024
     server.max_request_body_size = 64 * 1024
@@ -98,17 +106,3 @@ def serve(app: Flask, host: str, port: int, settings: GatewaySettings) -> None:
     except KeyboardInterrupt:
         stop()
 
-
-def serve_in_thread(
-    app: Flask, host: str, port: int, settings: GatewaySettings
-) -> Callable[[], None]:
-    """Serve ``app`` from a daemon thread; return the function that stops it."""
-    run, stop = make_server(app, host, port, settings)
-    thread = threading.Thread(target=run, name="portal", daemon=True)
-    thread.start()
-
-    def stop_and_join() -> None:
-        stop()
-        thread.join(timeout=5)
-
-    return stop_and_join
