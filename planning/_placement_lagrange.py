@@ -57,6 +57,32 @@ def _top(
     return cand[np.argpartition(-scores[cand], p - 1)[:p]]
 
 
+def _fixed_mask(inst: Instance) -> npt.NDArray[np.bool_]:
+    fixed = np.zeros(inst.n_sites, dtype=bool)
+    fixed[inst.fixed] = True
+    return fixed
+
+
+def at_multipliers(
+    inst: Instance,
+    n_free: int,
+    lam: npt.NDArray[np.float64],
+    incumbent: npt.NDArray[np.bool_],
+) -> LagrangeOutcome:
+    """The Lagrangian bound at given multipliers (e.g. the LP duals), clipped to ``[0, w]``.
+
+    Any such multipliers give a valid bound (weak duality), whatever their accuracy.
+    """
+    w = inst.weights
+    lam = np.clip(lam, 0.0, w)
+    fixed = _fixed_mask(inst)
+    s = inst.csc.T @ lam
+    top = _top(s, ~fixed, n_free)
+    bound = float((w - lam).sum() + s[fixed].sum() + s[top].sum())
+    value = float(w[(inst.csr @ incumbent.astype(np.float64)) > 0].sum())
+    return LagrangeOutcome(bound, s, incumbent.copy(), value)
+
+
 def max_coverage_bound(
     inst: Instance,
     n_free: int,
@@ -66,8 +92,7 @@ def max_coverage_bound(
 ) -> LagrangeOutcome:
     """Subgradient optimisation of the maximal covering Lagrangian bound."""
     w = inst.weights
-    fixed = np.zeros(inst.n_sites, dtype=bool)
-    fixed[inst.fixed] = True
+    fixed = _fixed_mask(inst)
     free = ~fixed
     best = incumbent.copy()
     best_value = float(w[(inst.csr @ best.astype(np.float64)) > 0].sum())
@@ -104,17 +129,19 @@ def max_coverage_bound(
 
 
 def fix_sites(
-    inst: Instance, n_free: int, outcome: LagrangeOutcome
+    inst: Instance, n_free: int, outcome: LagrangeOutcome, threshold: float | None = None
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Sites that must be closed / open in every plan better than ``outcome.best_value``.
+    """Sites that must be closed / open in every plan worth at least ``threshold``.
 
     Forcing site *j* into the top-p set changes the bound by ``s_j − s_p`` (``s_p`` the
     weakest member); forcing a member out changes it by ``s_{p+1} − s_j``. If the changed
-    bound falls below the incumbent, no optimal plan takes that branch.
+    bound falls below the threshold (default: the incumbent's value), no plan reaching it
+    takes that branch. A threshold above the incumbent — the value that would prove it
+    within the gap tolerance — fixes far more sites.
     """
     s = outcome.scores
-    fixed = np.zeros(inst.n_sites, dtype=bool)
-    fixed[inst.fixed] = True
+    target = outcome.best_value if threshold is None else threshold
+    fixed = _fixed_mask(inst)
     free = np.flatnonzero(~fixed)
     close = np.zeros(inst.n_sites, dtype=bool)
     open_ = np.zeros(inst.n_sites, dtype=bool)
@@ -122,7 +149,7 @@ def fix_sites(
         return close, open_
     order = free[np.argsort(-s[free], kind="stable")]
     s_p, s_next = s[order[n_free - 1]], s[order[n_free]]
-    slack = outcome.bound - outcome.best_value - 1e-7 * max(outcome.bound, 1.0)
+    slack = outcome.bound - target - 1e-7 * max(outcome.bound, 1.0)
     outside, inside = order[n_free:], order[:n_free]
     close[outside[s_p - s[outside] > slack]] = True
     open_[inside[s[inside] - s_next > slack]] = True

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from villenum.planning._placement_greedy import backup_need
 from villenum.planning._placement_reduce import Instance
@@ -36,6 +36,17 @@ class MilpOutcome:
     infeasible: bool
 
 
+@dataclass
+class LpOutcome:
+    """The LP relaxation of the maximal covering model: its value and its solution."""
+
+    bound: float
+    x: npt.NDArray[np.float64]
+    """Fractional site openings."""
+    duals: npt.NDArray[np.float64]
+    """Multipliers ``λ_i ≥ 0`` of the linking rows ``y_i ≤ Σ_j a_ij x_j``."""
+
+
 def _solve(
     c: npt.NDArray[np.float64],
     constraints: list[LinearConstraint],
@@ -43,9 +54,47 @@ def _solve(
     integrality: npt.NDArray[np.int64],
     time_limit_s: float,
     mip_rel_gap: float,
+    presolve: bool = True,
 ) -> object:
-    options = {"time_limit": max(time_limit_s, 0.01), "mip_rel_gap": mip_rel_gap, "disp": False}
+    options = {
+        "time_limit": max(time_limit_s, 0.01),
+        "mip_rel_gap": mip_rel_gap,
+        "disp": False,
+        "presolve": presolve,
+    }
     return milp(c, constraints=constraints, bounds=bounds, integrality=integrality, options=options)
+
+
+def _linking(a: sp.csr_array) -> sp.csr_array:
+    """Rows ``y_i − Σ_j a_ij x_j ≤ 0`` over the variables ``[x, y]``."""
+    return sp.hstack([-a, sp.eye_array(a.shape[0])], format="csr")
+
+
+def max_coverage_lp(inst: Instance, n_sites: int, *, time_limit_s: float) -> LpOutcome | None:
+    """Solve the LP relaxation of the maximal covering model with its duals (HiGHS simplex).
+
+    Returns ``None`` if HiGHS does not reach the LP optimum in time. The duals of the linking
+    rows are the best Lagrangian multipliers: the model has the integrality property, so the
+    Lagrangian bound at these multipliers equals the LP bound.
+    """
+    a = inst.csr
+    g, m = a.shape
+    cost = np.concatenate([np.zeros(m), -inst.weights])
+    rows = sp.vstack([_linking(a), sp.hstack([np.ones((1, m)), sp.csr_array((1, g))])])
+    lower = np.zeros(m + g)
+    lower[inst.fixed] = 1.0
+    res = linprog(
+        cost,
+        A_ub=rows.tocsr(),
+        b_ub=np.concatenate([np.zeros(g), [n_sites]]),
+        bounds=np.column_stack([lower, np.ones(m + g)]),
+        method="highs-ds",
+        options={"time_limit": max(time_limit_s, 0.01)},
+    )
+    if res.status != 0:
+        return None
+    duals = -np.asarray(res.ineqlin.marginals[:g])
+    return LpOutcome(-float(res.fun), np.asarray(res.x[:m]), duals)
 
 
 def max_coverage(
@@ -56,20 +105,30 @@ def max_coverage(
     time_limit_s: float,
     mip_rel_gap: float,
     relax: bool = False,
+    min_value: float | None = None,
 ) -> MilpOutcome:
     """Solve the maximal covering IP (or its LP relaxation when ``relax``).
 
     Variables are ``x_j ∈ {0,1}`` (site open) and ``y_i ∈ [0,1]`` (row covered); the model
     maximises ``Σ w_i y_i`` subject to ``y_i ≤ Σ_j a_ij x_j``, ``Σ x_j ≤ n_sites``, optionally
     ``Σ c_j x_j ≤ budget`` and ``Σ_j a_ij x_j ≥ 2`` for backup rows.
+
+    With ``min_value`` the row ``Σ w_i y_i ≥ min_value`` is added: a cutoff that prunes every
+    node whose LP cannot reach it, standing in for the incumbent ``scipy.optimize.milp`` cannot
+    be given. ``infeasible`` then proves that no plan reaches ``min_value``. HiGHS's presolve
+    is skipped on such calls: the instance is already reduced, and its probing costs more than
+    it saves there.
     """
     a = inst.csr
     g, m = a.shape
     cost = np.concatenate([np.zeros(m), -inst.weights])
     rows = [
-        LinearConstraint(sp.hstack([-a, sp.eye_array(g)], format="csr"), -np.inf, 0.0),
+        LinearConstraint(_linking(a), -np.inf, 0.0),
         LinearConstraint(sp.hstack([np.ones((1, m)), sp.csr_array((1, g))]), -np.inf, n_sites),
     ]
+    if min_value is not None:
+        objective = sp.hstack([sp.csr_array((1, m)), inst.weights[None, :]])
+        rows.append(LinearConstraint(objective, min_value, np.inf))
     if budget is not None:
         spend = sp.hstack([inst.costs[None, :], sp.csr_array((1, g))])
         rows.append(LinearConstraint(spend, -np.inf, budget))
@@ -83,7 +142,9 @@ def max_coverage(
     integrality = np.zeros(m + g, dtype=np.int64)
     if not relax:
         integrality[:m] = 1
-    res = _solve(cost, rows, Bounds(lower, np.ones(m + g)), integrality, time_limit_s, mip_rel_gap)
+    bounds = Bounds(lower, np.ones(m + g))
+    presolve = min_value is None
+    res = _solve(cost, rows, bounds, integrality, time_limit_s, mip_rel_gap, presolve)
     return _outcome(res, m, relax, sense=-1.0)
 
 
@@ -110,7 +171,7 @@ def set_cover(
     else:
         cost = np.concatenate([np.ones(m), np.zeros(g)])
         rows = [
-            LinearConstraint(sp.hstack([-a, sp.eye_array(g)], format="csr"), -np.inf, 0.0),
+            LinearConstraint(_linking(a), -np.inf, 0.0),
             LinearConstraint(
                 sp.hstack([sp.csr_array((1, m)), inst.weights[None, :]]), target_weight, np.inf
             ),

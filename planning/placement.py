@@ -12,7 +12,8 @@ questions are answered:
 Every result carries a proven bound on the optimum, so a plan always states how far from
 optimal it can be. ``method="exact"`` solves the integer program with HiGHS
 (``scipy.optimize.milp``) after reducing the instance (demand points with identical coverage
-sets are merged, dominated candidates dropped); ``"greedy"`` runs a lazy greedy (Minoux)
+sets are merged, dominated candidates dropped, sites fixed by the LP's reduced costs at the
+threshold the proof needs; see ``_placement_exact``); ``"greedy"`` runs a lazy greedy (Minoux)
 and a 1-swap local search, bounded by submodularity (Nemhauser et al. 1978) or the LP
 relaxation; ``"auto"`` runs the greedy and then the exact model in the remaining time.
 
@@ -40,9 +41,11 @@ import numpy as np
 import numpy.typing as npt
 
 from villenum.errors import PlanningError
+from villenum.planning import _placement_exact as exact_max
 from villenum.planning import _placement_greedy as greedy
 from villenum.planning import _placement_lagrange as lagrange
 from villenum.planning import _placement_milp as exact
+from villenum.planning._placement_exact import rel_gap
 from villenum.planning._placement_reduce import (
     Instance,
     as_instance,
@@ -197,7 +200,7 @@ def maximal_coverage(
             bound = min(bound, lag.bound)
             if lag.best_value > value:
                 best = lag.best
-        elif budget is not None and _rel_gap(value, bound) > mip_rel_gap:
+        elif budget is not None and rel_gap(value, bound) > mip_rel_gap:
             lp = exact.max_coverage(
                 merged,
                 n_sites,
@@ -211,10 +214,12 @@ def maximal_coverage(
     if method == "exact" or (
         method == "auto"
         and best is not None
-        and _rel_gap(greedy.covered_weight(merged, best), bound) > mip_rel_gap
+        and rel_gap(greedy.covered_weight(merged, best), bound) > mip_rel_gap
         and time.perf_counter() < deadline
     ):
-        best, bound, used = _exact_max(merged, n_sites, budget, deadline, mip_rel_gap, best, bound)
+        best, bound, used = exact_max.solve(
+            merged, n_sites, budget, deadline, mip_rel_gap, best, bound
+        )
         if used:
             source = "exact" if method == "exact" else "auto/exact"
     assert best is not None
@@ -337,91 +342,6 @@ def _check_method(method: str, time_limit_s: float) -> None:
         raise PlanningError(f"time_limit_s must be positive, got {time_limit_s!r}")
 
 
-def _rel_gap(value: float, bound: float) -> float:
-    return 0.0 if bound <= 0 else max(bound - value, 0.0) / bound
-
-
-def _exact_max(
-    merged: Instance,
-    n_sites: int,
-    budget: float | None,
-    deadline: float,
-    mip_rel_gap: float,
-    incumbent: npt.NDArray[np.bool_] | None,
-    bound: float,
-) -> tuple[npt.NDArray[np.bool_], float, bool]:
-    """Prove (or improve) a plan: Lagrangian bound and fixing, then the reduced IP.
-
-    Returns the best plan, the proven bound and whether the exact stage produced the plan.
-    HiGHS answers in the reduced space; a solution it does not finish in time still counts
-    if it beats the incumbent.
-    """
-    if incumbent is None:
-        incumbent, g_bound = greedy.lazy_greedy(merged, n_sites - merged.fixed.size, budget)
-        incumbent = greedy.swap_search(merged, incumbent, budget, deadline)
-        bound = min(bound, g_bound)
-    value = greedy.covered_weight(merged, incumbent)
-    sub, cols, base_open = merged, np.arange(merged.n_sites, dtype=np.intp), None
-    if budget is None and not merged.backup.any():
-        n_free = n_sites - merged.fixed.size
-        lag = lagrange.max_coverage_bound(merged, n_free, incumbent, deadline, max_iter=1000)
-        bound = min(bound, lag.bound)
-        if lag.best_value > value:
-            incumbent, value = lag.best, lag.best_value
-        if _rel_gap(value, bound) <= mip_rel_gap:
-            return incumbent, bound, False
-        close, open_ = lagrange.fix_sites(merged, n_free, lag)
-        sub, cols, base_open = _restrict(merged, close, open_)
-    base_value = 0.0 if base_open is None else greedy.covered_weight(merged, base_open)
-    n_left = n_sites - (0 if base_open is None else int(base_open.sum()))
-    reduced = drop_dominated(merge_demand(sub))
-    if reduced.inst.n_demand == 0 or n_left <= 0:
-        return incumbent, min(bound, max(value, base_value)), False
-    out = exact.max_coverage(
-        reduced.inst,
-        n_left,
-        budget=budget,
-        mip_rel_gap=mip_rel_gap,
-        time_limit_s=deadline - time.perf_counter(),
-    )
-    if out.infeasible:
-        raise PlanningError(
-            f"no choice of {n_sites} sites"
-            + ("" if budget is None else f" within {budget:.0f} €")
-            + " covers every backup demand point twice"
-        )
-    # Plans better than the incumbent all respect the fixing, so this bound is global.
-    bound = min(bound, max(value, base_value + out.bound))
-    if out.chosen is None:
-        return incumbent, bound, False
-    cand = np.zeros(merged.n_sites, dtype=bool) if base_open is None else base_open.copy()
-    cand[cols[reduced.cols[out.chosen]]] = True
-    if greedy.covered_weight(merged, cand) > value:
-        return cand, bound, True
-    return incumbent, bound, False
-
-
-def _restrict(
-    inst: Instance, close: npt.NDArray[np.bool_], open_: npt.NDArray[np.bool_]
-) -> tuple[Instance, npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
-    """The instance left once sites are fixed: open ones and the rows they serve leave."""
-    opened = open_.copy()
-    opened[inst.fixed] = True
-    served = (inst.csr @ opened.astype(np.float64)) > 0
-    rows = np.flatnonzero(~served)
-    cols = np.flatnonzero(~close & ~opened).astype(np.intp)
-    csr = inst.csr[rows][:, cols].tocsr()
-    sub = Instance(
-        csr,
-        csr.tocsc(),
-        inst.weights[rows],
-        inst.costs[cols],
-        np.zeros(0, dtype=np.intp),
-        inst.backup[rows],
-    )
-    return sub, cols, opened
-
-
 def _pad(inst: Instance, chosen: npt.NDArray[np.bool_], n_sites: int) -> npt.NDArray[np.bool_]:
     """Fill up to ``n_sites`` with the sites adding the most, then the most redundancy."""
     chosen = chosen.copy()
@@ -448,7 +368,7 @@ def _result(
 ) -> PlacementResult:
     value = greedy.covered_weight(inst, chosen)
     bound = max(bound, value)
-    gap = _rel_gap(value, bound)
+    gap = rel_gap(value, bound)
     total = float(inst.weights.sum())
     return PlacementResult(
         sites=np.flatnonzero(chosen).astype(np.intp),

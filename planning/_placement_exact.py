@@ -1,0 +1,236 @@
+"""The exact maximal covering solver: LP bound, LP-guided incumbent, fixing, HiGHS proof.
+
+HiGHS alone spends most of its time on a city-size instance *looking for* a good plan (its
+root heuristics), not proving one: handed the right incumbent it closes the gap in a tenth of
+the time, but ``scipy.optimize.milp`` takes no starting solution. So the incumbent is found
+here and HiGHS is left only the proof:
+
+1. the LP relaxation (HiGHS dual simplex) gives the bound and, through its duals, the best
+   Lagrangian multipliers (the model has the integrality property);
+2. the LP-rounded plan and the greedy's are improved by a RINS-style sub-IP [2]_ — sites
+   where the LP and the incumbent agree on opening stay open, sites neither uses stay
+   closed, HiGHS chooses among the rest — then by 1-swaps;
+3. with incumbent value ``v`` and tolerance ``g``, only plans worth ``T = v / (1 − g)`` or
+   more could show that ``v`` is not within the tolerance. Lagrangian reduced-cost fixing
+   at that threshold (instead of at ``v``) closes or opens most sites [1]_;
+4. HiGHS solves what is left with the cutoff row ``Σ w_i y_i ≥ T``. Infeasible proves the
+   bound ``T``; a solution is a better plan, optimised on to the tolerance.
+
+Every step keeps the bound valid for the whole instance, so the returned gap is proven. At
+the default tolerance of 1e-6 step 4 is a full optimality proof.
+
+References
+----------
+.. [1] Galvão & ReVelle, "A Lagrangean heuristic for the maximal covering location problem",
+   European Journal of Operational Research 88 (1996) — Lagrangian bound and fixing.
+.. [2] Danna, Rothberg & Le Pape, "Exploring relaxation induced neighborhoods to improve MIP
+   solutions", Math. Programming 102 (2005) — RINS.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import numpy.typing as npt
+
+from villenum.errors import PlanningError
+from villenum.planning import _placement_greedy as greedy
+from villenum.planning import _placement_lagrange as lagrange
+from villenum.planning import _placement_milp as milp
+from villenum.planning._placement_reduce import Instance, drop_dominated, merge_demand
+
+# Share of the remaining time the RINS sub-IP may take: it only improves the incumbent.
+_RINS_SHARE = 0.25
+
+
+def rel_gap(value: float, bound: float) -> float:
+    """``(bound − value) / bound``, 0 for a non-positive bound."""
+    return 0.0 if bound <= 0 else max(bound - value, 0.0) / bound
+
+
+def solve(
+    merged: Instance,
+    n_sites: int,
+    budget: float | None,
+    deadline: float,
+    mip_rel_gap: float,
+    incumbent: npt.NDArray[np.bool_] | None,
+    bound: float,
+) -> tuple[npt.NDArray[np.bool_], float, bool]:
+    """Prove (or improve) a plan for ``n_sites`` sites on a merged instance.
+
+    Returns the best plan, a proven bound on the optimum and whether the exact stage
+    produced the plan (rather than the incumbent handed in).
+
+    Raises
+    ------
+    PlanningError
+        If no plan satisfies the backup requirement.
+    """
+    if incumbent is None:
+        incumbent, g_bound = greedy.lazy_greedy(merged, n_sites - merged.fixed.size, budget)
+        bound = min(bound, g_bound)
+        given = None
+    else:
+        given = incumbent
+    if budget is not None or merged.backup.any():
+        # Budget and backup rows break the top-p structure the Lagrangian relies on.
+        if given is None:
+            incumbent = greedy.swap_search(merged, incumbent, budget, deadline)
+        best, bound = _direct(merged, n_sites, budget, deadline, mip_rel_gap, incumbent, bound)
+    else:
+        best, bound = _proved(merged, n_sites, deadline, mip_rel_gap, incumbent, bound)
+    used = given is None or greedy.covered_weight(merged, best) > greedy.covered_weight(
+        merged, given
+    )
+    return best, bound, used
+
+
+def _direct(
+    merged: Instance,
+    n_sites: int,
+    budget: float | None,
+    deadline: float,
+    mip_rel_gap: float,
+    incumbent: npt.NDArray[np.bool_],
+    bound: float,
+) -> tuple[npt.NDArray[np.bool_], float]:
+    """The reduced IP handed to HiGHS as is."""
+    value = greedy.covered_weight(merged, incumbent)
+    reduced = drop_dominated(merged)
+    out = milp.max_coverage(
+        reduced.inst,
+        n_sites,
+        budget=budget,
+        mip_rel_gap=mip_rel_gap,
+        time_limit_s=deadline - time.perf_counter(),
+    )
+    if out.infeasible:
+        raise PlanningError(
+            f"no choice of {n_sites} sites"
+            + ("" if budget is None else f" within {budget:.0f} €")
+            + " covers every backup demand point twice"
+        )
+    bound = min(bound, max(value, out.bound))
+    if out.chosen is None:
+        return incumbent, bound
+    cand = np.zeros(merged.n_sites, dtype=bool)
+    cand[reduced.cols[out.chosen]] = True
+    if greedy.covered_weight(merged, cand) > value:
+        return cand, bound
+    return incumbent, bound
+
+
+def _proved(
+    merged: Instance,
+    n_sites: int,
+    deadline: float,
+    mip_rel_gap: float,
+    incumbent: npt.NDArray[np.bool_],
+    bound: float,
+) -> tuple[npt.NDArray[np.bool_], float]:
+    """Steps 1–4 of the module docstring (cardinality constraint only)."""
+    n_free = n_sites - merged.fixed.size
+    lp = milp.max_coverage_lp(merged, n_sites, time_limit_s=deadline - time.perf_counter())
+    if lp is None:
+        lag = lagrange.max_coverage_bound(merged, n_free, incumbent, deadline, max_iter=1000)
+        best, value = lag.best, lag.best_value
+    else:
+        best, value = _improve(merged, n_free, lp, incumbent, deadline)
+        lag = lagrange.at_multipliers(merged, n_free, lp.duals, best)
+    bound = min(bound, lag.bound)
+    if rel_gap(value, bound) <= mip_rel_gap or time.perf_counter() >= deadline:
+        return best, bound
+    # Proving v within the tolerance only needs to rule out plans worth T or more.
+    threshold = value / (1.0 - 0.999 * mip_rel_gap)
+    close, open_ = lagrange.fix_sites(merged, n_free, lag, threshold)
+    sub, cols, base = restrict(merged, close, open_)
+    base_value = greedy.covered_weight(merged, base)
+    n_left = n_sites - int(base.sum())
+    reduced = drop_dominated(merge_demand(sub))
+    if reduced.inst.n_demand == 0 or n_left <= 0:
+        # Nothing left to choose: the fixed plan is the only one that could reach T.
+        if base_value > value:
+            best, value = base, base_value
+        return best, min(bound, max(threshold, value))
+    out = milp.max_coverage(
+        reduced.inst,
+        n_left,
+        budget=None,
+        mip_rel_gap=mip_rel_gap,
+        time_limit_s=deadline - time.perf_counter(),
+        min_value=threshold - base_value,
+    )
+    if out.infeasible:
+        return best, min(bound, threshold)
+    # Plans worth T or more all respect the fixing, so this bound is global.
+    if np.isfinite(out.bound):
+        bound = min(bound, max(threshold, base_value + out.bound))
+    if out.chosen is not None:
+        cand = base.copy()
+        cand[cols[reduced.cols[out.chosen]]] = True
+        if greedy.covered_weight(merged, cand) > value:
+            best = cand
+    return best, bound
+
+
+def _improve(
+    merged: Instance,
+    n_free: int,
+    lp: milp.LpOutcome,
+    incumbent: npt.NDArray[np.bool_],
+    deadline: float,
+) -> tuple[npt.NDArray[np.bool_], float]:
+    """The best plan from the incumbent, the rounded LP and a RINS sub-IP between them."""
+    fixed = np.zeros(merged.n_sites, dtype=bool)
+    fixed[merged.fixed] = True
+    # Round the LP: its largest openings, ties broken by the incumbent's choice.
+    free = np.flatnonzero(~fixed)
+    order = free[np.lexsort((~incumbent[free], -lp.x[free]))]
+    rounded = fixed.copy()
+    rounded[order[:n_free]] = True
+    plans = [incumbent, rounded]
+    values = [greedy.covered_weight(merged, q) for q in plans]
+    best = plans[int(np.argmax(values))]
+    ones = (lp.x >= 1.0 - 1e-6) & best
+    keep = (lp.x > 1e-6) | best | fixed
+    sub, cols, base = restrict(merged, ~keep, ones)
+    n_left = n_free + merged.fixed.size - int(base.sum())
+    budget_s = _RINS_SHARE * (deadline - time.perf_counter())
+    if sub.n_demand and n_left > 0 and budget_s > 0:
+        out = milp.max_coverage(
+            merge_demand(sub), n_left, budget=None, mip_rel_gap=1e-6, time_limit_s=budget_s
+        )
+        if out.chosen is not None:
+            rins = base.copy()
+            rins[cols[out.chosen]] = True
+            plans.append(rins)
+            values.append(greedy.covered_weight(merged, rins))
+    best = greedy.swap_search(merged, plans[int(np.argmax(values))], None, deadline)
+    return best, greedy.covered_weight(merged, best)
+
+
+def restrict(
+    inst: Instance, close: npt.NDArray[np.bool_], open_: npt.NDArray[np.bool_]
+) -> tuple[Instance, npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """The instance left once sites are fixed: open ones and the rows they serve leave.
+
+    Returns the sub-instance, the original index of each of its columns and the mask of
+    open sites (``open_`` plus the instance's fixed sites).
+    """
+    opened = open_.copy()
+    opened[inst.fixed] = True
+    served = (inst.csr @ opened.astype(np.float64)) > 0
+    rows = np.flatnonzero(~served)
+    cols = np.flatnonzero(~close & ~opened).astype(np.intp)
+    csr = inst.csr[rows][:, cols].tocsr()
+    sub = Instance(
+        csr,
+        csr.tocsc(),
+        inst.weights[rows],
+        inst.costs[cols],
+        np.zeros(0, dtype=np.intp),
+        inst.backup[rows],
+    )
+    return sub, cols, opened
