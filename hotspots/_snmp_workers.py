@@ -25,23 +25,24 @@ if TYPE_CHECKING:
 
 
 def _worker_main(conn: Connection, options: PollerOptions) -> None:
-    from villenum.hotspots.snmp import SnmpPoller, close_engines
+    from villenum.hotspots._snmp_engine import close_engines
+    from villenum.hotspots.snmp import SnmpPoller
 
-    loop = asyncio.new_event_loop()
     poller = SnmpPoller(options)
-    while True:
-        try:
-            message = conn.recv()
-        except EOFError:
-            break
-        if message is None:
-            break
-        hotspots, uplinks = message
-        for hotspot_id, name in uplinks.items():
-            poller.remember_uplink(hotspot_id, name)
-        conn.send(loop.run_until_complete(poller.poll_many(hotspots)))
-    close_engines(loop)
-    loop.close()
+    # one loop for the worker's life: its engine and sockets serve every cycle
+    with asyncio.Runner() as runner:
+        while True:
+            try:
+                message = conn.recv()
+            except EOFError:
+                break
+            if message is None:
+                break
+            hotspots, uplinks = message
+            for hotspot_id, name in uplinks.items():
+                poller.remember_uplink(hotspot_id, name)
+            conn.send(runner.run(poller.poll_many(hotspots)))
+        runner.run(close_engines())
 
 
 class WorkerPool:

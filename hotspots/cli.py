@@ -89,10 +89,14 @@ def _poll(args: argparse.Namespace) -> int:
     config = _config(args)
     with Store(args.db) as store:
         monitor = Monitor(hotspots, store, config)
-        try:
-            statuses = asyncio.run(monitor.cycle())
-        finally:
-            monitor.close()
+
+        async def once() -> list[dict[str, Any]]:
+            try:
+                return await monitor.cycle()
+            finally:
+                await monitor.aclose()
+
+        statuses = asyncio.run(once())
     if args.json:
         json.dump({"hotspots": statuses}, sys.stdout, indent=1, ensure_ascii=False)
         print()

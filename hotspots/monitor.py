@@ -220,9 +220,14 @@ class Monitor:
             wait = max(0.0, tick - (time.time() - started))
             if await asyncio.to_thread(stop.wait, wait):
                 break
-        self.close()
+        await self.aclose()
 
     def close(self) -> None:
         """Stop the poller's worker processes and flush pending webhook posts."""
         self.poller.close()
         self.alerter.close()
+
+    async def aclose(self) -> None:
+        """:meth:`close`, and close the SNMP engines of the running loop too."""
+        await self.poller.aclose()
+        await asyncio.to_thread(self.alerter.close)

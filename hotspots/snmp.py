@@ -28,8 +28,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import socket
 import time
-import weakref
 import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -169,8 +169,7 @@ class PollerOptions:
 
 @dataclass
 class _DeviceCache:
-    target: Any = None
-    auth: Any = None
+    address: tuple[str, int] | None = None  # resolved once: a name is not looked up each poll
     rows: int = 0
     uplink: str | None = None
     discovered: bool = False
@@ -200,40 +199,6 @@ class _PollError(Exception):
         self.detail = detail
 
 
-# Per event loop: engines with the SNMPv3 credentials registered in each (user -> keys).
-_ENGINES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[tuple[Any, dict[str, Any]]]]
-_ENGINES = weakref.WeakKeyDictionary()
-
-
-def engine_for_loop(hotspot: Hotspot | None = None) -> Any:
-    """The ``SnmpEngine`` of the running event loop that can carry ``hotspot``'s credentials.
-
-    One engine serves a loop, except that pysnmp's USM table holds one set of keys per user
-    name: hotspots sharing a v3 user name with different keys get a second engine, and so on.
-    """
-    from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
-
-    engines = _ENGINES.setdefault(asyncio.get_running_loop(), [])
-    user = hotspot.user if hotspot is not None and hotspot.snmp_version == "3" else None
-    keys = (
-        (hotspot.auth_protocol, hotspot.auth_key, hotspot.priv_protocol, hotspot.priv_key)
-        if hotspot is not None
-        else None
-    )
-    for engine, users in engines:
-        if user is None or users.setdefault(user, keys) == keys:
-            return engine
-    engine = SnmpEngine()
-    engines.append((engine, {user: keys} if user else {}))
-    return engine
-
-
-def close_engines(loop: asyncio.AbstractEventLoop) -> None:
-    """Close the SNMP engines of a loop (their sockets and timers) before closing the loop."""
-    for engine, _ in _ENGINES.pop(loop, []):
-        engine.close_dispatcher()
-
-
 class SnmpPoller:
     """Polls hotspots; keeps per-device discovery results between cycles.
 
@@ -253,6 +218,13 @@ class SnmpPoller:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+
+    async def aclose(self) -> None:
+        """Stop the workers and close the running loop's SNMP engines (sockets, timers)."""
+        from villenum.hotspots._snmp_engine import close_engines
+
+        await asyncio.to_thread(self.close)
+        await close_engines()
 
     def remember_uplink(self, hotspot_id: str, name: str) -> None:
         """Seed the uplink found in an earlier run (the monitor restores it from its store)."""
@@ -305,13 +277,16 @@ class SnmpPoller:
         return sample
 
     async def _poll(self, hotspot: Hotspot) -> Sample:
-        engine = engine_for_loop(hotspot)
-        cache = self._devices.setdefault(hotspot.id, _DeviceCache())
-        if cache.target is None:
-            cache.target, cache.auth = await _target_and_auth(hotspot, self.options)
-        from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD
+        from villenum.hotspots._snmp_engine import configure, engine_for
 
-        addr_name, _ = LCD.configure(engine, cache.auth, cache.target, hotspot.context.encode())
+        entry = engine_for(hotspot)
+        cache = self._devices.setdefault(hotspot.id, _DeviceCache())
+        if cache.address is None:
+            cache.address = await _resolve(hotspot)
+        o = self.options
+        addr_name = await configure(entry, hotspot, cache.address, o.timeout_s, o.retries,
+                                    o.concurrency)  # fmt: skip
+        engine = entry.engine
         profile = PROFILES[hotspot.vendor_profile]
         uplink = hotspot.uplink_if or cache.uplink
         walk = None
@@ -428,57 +403,34 @@ def poll_hotspots(
         One per hotspot, in input order.
     """
     poller = SnmpPoller(options)
-    try:
+
+    async def poll_and_close() -> list[Sample]:
         try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(poller.poll_many(hotspots))
-        # called from a thread whose event loop runs (a notebook, Playwright): use another
-        with ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, poller.poll_many(hotspots)).result()
-    finally:
-        poller.close()
-
-
-async def _target_and_auth(hotspot: Hotspot, options: PollerOptions) -> tuple[Any, Any]:
-    from pysnmp.error import PySnmpError
-    from pysnmp.hlapi.v3arch.asyncio import (
-        CommunityData,
-        UdpTransportTarget,
-        UsmUserData,
-        auth,
-    )
+            return await poller.poll_many(hotspots)
+        finally:
+            await poller.aclose()
 
     try:
-        target = await UdpTransportTarget.create(
-            (hotspot.address, hotspot.port), timeout=options.timeout_s, retries=options.retries
-        )
-    except PySnmpError as exc:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(poll_and_close())
+    # called from a thread whose event loop runs (a notebook, Playwright): use another
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, poll_and_close()).result()
+
+
+async def _resolve(hotspot: Hotspot) -> tuple[str, int]:
+    """The IPv4 address and port of the hotspot's agent."""
+    assert hotspot.address is not None
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            hotspot.address, hotspot.port, family=socket.AF_INET, type=socket.SOCK_DGRAM,
+            proto=socket.IPPROTO_UDP,
+        )  # fmt: skip
+    except (OSError, UnicodeError) as exc:  # socket.gaierror is an OSError
         raise _PollError("resolve-failed", f"cannot resolve {hotspot.address}: {exc}") from None
-    if hotspot.snmp_version == "2c":
-        return target, CommunityData(hotspot.community, mpModel=1)
-    auth_protocols = {
-        "SHA": auth.usmHMACSHAAuthProtocol,
-        "SHA-224": auth.usmHMAC128SHA224AuthProtocol,
-        "SHA-256": auth.usmHMAC192SHA256AuthProtocol,
-        "SHA-384": auth.usmHMAC256SHA384AuthProtocol,
-        "SHA-512": auth.usmHMAC384SHA512AuthProtocol,
-    }
-    priv_protocols = {
-        None: auth.usmNoPrivProtocol,
-        "AES": auth.usmAesCfb128Protocol,
-        "AES-192": auth.usmAesBlumenthalCfb192Protocol,
-        "AES-256": auth.usmAesBlumenthalCfb256Protocol,
-        "AES-192-C": auth.usmAesCfb192Protocol,
-        "AES-256-C": auth.usmAesCfb256Protocol,
-    }
-    return target, UsmUserData(
-        hotspot.user,
-        authKey=hotspot.auth_key,
-        privKey=hotspot.priv_key,
-        authProtocol=auth_protocols[hotspot.auth_protocol or "SHA"],
-        privProtocol=priv_protocols[hotspot.priv_protocol],
-    )
+    host, port = infos[0][4][:2]
+    return str(host), int(port)
 
 
 async def _request(
