@@ -13,8 +13,9 @@ here and HiGHS is left only the proof:
 3. with incumbent value ``v`` and tolerance ``g``, only plans worth ``T = v / (1 − g)`` or
    more could show that ``v`` is not within the tolerance. Lagrangian reduced-cost fixing
    at that threshold (instead of at ``v``) closes or opens most sites [1]_;
-4. HiGHS solves what is left with the cutoff row ``Σ w_i y_i ≥ T``. Infeasible proves the
-   bound ``T``; a solution is a better plan, optimised on to the tolerance.
+4. HiGHS solves what is left with the cutoff row ``Σ w_i y_i ≥ T`` (when the tolerance
+   band is a sizeable part of the LP gap). Infeasible proves the bound ``T``; a solution is
+   a better plan, optimised on to the tolerance.
 
 Every step keeps the bound valid for the whole instance, so the returned gap is proven. At
 the default tolerance of 1e-6 step 4 is a full optimality proof.
@@ -42,6 +43,9 @@ from villenum.planning._placement_reduce import Instance, drop_dominated, merge_
 
 # Share of the remaining time the RINS sub-IP may take: it only improves the incumbent.
 _RINS_SHARE = 0.25
+# Least share of the LP gap (bound − incumbent) the tolerance band must make up for the proof
+# to use a cutoff row.
+_CUTOFF_SHARE = 0.25
 
 
 def rel_gap(value: float, bound: float) -> float:
@@ -154,13 +158,17 @@ def _proved(
         if base_value > value:
             best, value = base, base_value
         return best, min(bound, max(threshold, value))
+    # The cutoff row turns the solve into the question "is any plan worth T?", which HiGHS
+    # settles fast when T is well above the incumbent. At a tight tolerance (T ≈ v) it is the
+    # full optimality question, where the row only hampers HiGHS's own search and presolve.
+    cutoff = threshold - value >= _CUTOFF_SHARE * (bound - value)
     out = milp.max_coverage(
         reduced.inst,
         n_left,
         budget=None,
         mip_rel_gap=mip_rel_gap,
         time_limit_s=deadline - time.perf_counter(),
-        min_value=threshold - base_value,
+        min_value=threshold - base_value if cutoff else None,
     )
     if out.infeasible:
         return best, min(bound, threshold)
