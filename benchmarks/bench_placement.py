@@ -8,19 +8,20 @@ Instances (demand points × candidate sites, nonzero = covered):
 * **synthetic 4k × 400**, **10k × 1k** and **50k × 5k** — demand clustered around 40 "neighbourhood"
   centres, candidates uniform, 150 m / 80 m coverage discs (city-like; 100 APs).
 
-For each instance: villenum's exact model (Lagrangian fixing + HiGHS, stopped at a proven gap
-≤ 0.1 %), villenum's greedy (lazy greedy + swaps, its own proven bound) and spopt's MCLP
-solved by PuLP's bundled CBC — the same objective. spopt's ``from_cost_matrix`` takes a dense
-n × m matrix and builds its model in Python loops (minutes at Biarritz size, 2 GB at 50k × 5k),
-so beyond 2 million entries the identical PuLP model is built from the sparse matrix and only
-CBC's solve is timed (labelled). Printed: times, objectives, the greedy's true gap,
-and the speed-up of the exact model over spopt. Target: ≥ 10× faster at the same objective;
-greedy within 1 % in ≤ 1 s.
+For each instance: villenum's exact model (LP-guided incumbent, Lagrangian fixing + HiGHS,
+stopped at a proven gap ≤ 0.1 %; and, except on 50k × 5k, at the library default of 1e-6 —
+a full proof like CBC's), villenum's greedy (lazy greedy + swaps, its own proven bound) and
+spopt's MCLP solved by PuLP's bundled CBC — the same objective. spopt's
+``from_cost_matrix`` takes a dense n × m matrix and builds its model in Python loops (minutes
+at Biarritz size, 2 GB at 50k × 5k), so beyond 2 million entries the identical PuLP model is
+built from the sparse matrix and only CBC's solve is timed (labelled). Printed: times,
+objectives (and how far the 0.1 %-gap answer is from CBC's proven optimum), the greedy's gap
+to the best exact plan, and the speed-ups over spopt. Target: ≥ 10× faster at the same
+objective; greedy within 1 % in ≤ 1 s. ``--instances biarritz,10k`` runs a subset.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 import warnings
 
@@ -97,7 +98,7 @@ def spopt_mclp(a: sp.csr_array, w: np.ndarray, p: int) -> tuple[float, float, st
     return time.perf_counter() - t0, float(pulp.value(prob.objective)), label
 
 
-def run(name: str, a: sp.csr_array, w: np.ndarray, p: int) -> None:
+def run(name: str, a: sp.csr_array, w: np.ndarray, p: int, *, full_proof: bool) -> None:
     print(f"\n== {name}: {a.shape[0]} demand points × {a.shape[1]} sites, nnz {a.nnz}, p = {p}")
     ex = maximal_coverage(a, w, p, method="exact", time_limit_s=600.0, mip_rel_gap=1e-3)
     gr = maximal_coverage(a, w, p, method="greedy", time_limit_s=600.0)
@@ -105,32 +106,70 @@ def run(name: str, a: sp.csr_array, w: np.ndarray, p: int) -> None:
         f"  villenum exact : {ex.seconds:7.2f} s  objective {ex.covered_weight:12.1f}  "
         f"proven gap {100 * ex.gap:.3f} %"
     )
+    best = ex.covered_weight
+    if full_proof:
+        # The library default tolerance (1e-6): a full optimality proof, like CBC's.
+        tight = maximal_coverage(a, w, p, method="exact", time_limit_s=600.0)
+        best = max(best, tight.covered_weight)
+        print(
+            f"  villenum exact, default gap 1e-6: {tight.seconds:7.2f} s  "
+            f"objective {tight.covered_weight:12.1f}  proven gap {100 * tight.gap:.4f} %"
+        )
     print(
         f"  villenum greedy: {gr.seconds:7.2f} s  objective {gr.covered_weight:12.1f}  "
-        f"true gap {100 * (1 - gr.covered_weight / ex.covered_weight):.3f} %  "
+        f"gap to exact {100 * (1 - gr.covered_weight / best):.3f} %  "
         f"(own bound {100 * gr.gap:.2f} %)"
     )
     seconds, value, label = spopt_mclp(a, w, p)
     print(f"  {label}: {seconds:7.2f} s  objective {value:12.1f}")
-    same = abs(value - ex.covered_weight) <= 1e-3 * max(ex.covered_weight, 1.0)
-    if seconds >= 0.98 * CBC_TIME_LIMIT_S:
-        verdict = "CBC stopped at its time limit" + ("" if same else " with a worse objective")
-        print(f"  speed-up exact vs CBC: ≥ {seconds / ex.seconds:5.1f}×  ({verdict})")
+    diff = 100 * (ex.covered_weight - value) / max(value, 1.0)
+    if abs(diff) <= 1e-7:
+        verdict = "same objective"
+    elif ex.covered_weight >= (1 - ex.gap) * value - 1e-6:
+        verdict = f"objective {diff:+.4f} % vs CBC, within the proven {100 * ex.gap:.3f} % gap"
     else:
-        verdict = "same objective" if same else "objectives differ"
-        print(f"  speed-up exact vs CBC: {seconds / ex.seconds:6.1f}×  ({verdict})")
+        verdict = f"objective {diff:+.4f} % vs CBC: OUTSIDE the proven gap"
+    if seconds >= 0.98 * CBC_TIME_LIMIT_S:
+        verdict = "CBC stopped at its time limit; " + verdict
+        print(f"  speed-up exact (gap ≤ 0.1 %) vs CBC: ≥ {seconds / ex.seconds:5.1f}×  ({verdict})")
+    else:
+        print(f"  speed-up exact (gap ≤ 0.1 %) vs CBC: {seconds / ex.seconds:6.1f}×  ({verdict})")
+    if full_proof:
+        print(f"  speed-up exact (gap ≤ 1e-6) vs CBC: {seconds / tight.seconds:6.1f}×")
     print(f"  speed-up greedy vs CBC: {seconds / gr.seconds:6.1f}×")
 
 
 def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--instances",
+        default=",".join(INSTANCES),
+        help=f"comma-separated subset of {', '.join(INSTANCES)} (default: all)",
+    )
+    parser.add_argument("--quick", action="store_true", help="skip the 50k × 5k instance")
+    args = parser.parse_args()
+    chosen = [n.strip() for n in args.instances.split(",") if n.strip()]
+    unknown = sorted(set(chosen) - set(INSTANCES))
+    if unknown:
+        parser.error(f"unknown instance {', '.join(unknown)}; choose from {', '.join(INSTANCES)}")
+    if args.quick:
+        chosen = [n for n in chosen if n != "50k"]
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    big = "--quick" not in sys.argv
-    run("synthetic 4k × 400 (spopt itself)", *synthetic(4_000, 400, 120.0, seed=1), 40)
-    run("Biarritz (embedded city, −75 dBm)", *biarritz(), 60)
-    run("synthetic 10k × 1k", *synthetic(10_000, 1_000, 150.0), 100)
-    if big:
-        run("synthetic 50k × 5k", *synthetic(50_000, 5_000, 80.0), 100)
+    for key in chosen:
+        title, build, p = INSTANCES[key]
+        # A full proof on 50k × 5k would run for many minutes: the 0.1 % target only there.
+        run(title, *build(), p, full_proof=key != "50k")
     return 0
+
+
+INSTANCES = {
+    "4k": ("synthetic 4k × 400 (spopt itself)", lambda: synthetic(4_000, 400, 120.0, seed=1), 40),
+    "biarritz": ("Biarritz (embedded city, −75 dBm)", lambda: biarritz(), 60),
+    "10k": ("synthetic 10k × 1k", lambda: synthetic(10_000, 1_000, 150.0), 100),
+    "50k": ("synthetic 50k × 5k", lambda: synthetic(50_000, 5_000, 80.0), 100),
+}
 
 
 if __name__ == "__main__":
