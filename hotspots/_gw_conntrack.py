@@ -124,7 +124,9 @@ class ConntrackWatcher:
         """Start listening (in a daemon thread)."""
         try:
             self._proc = subprocess.Popen(
-                ["conntrack", "-E", "-e", "NEW,DESTROY", "-o", "timestamp,id"],
+                # -n: source-NATed flows only; the portal's and the resolver's own
+                # connections, a crowd's worth, are not even parsed
+                ["conntrack", "-E", "-e", "NEW,DESTROY", "-n", "-o", "timestamp,id"],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,

@@ -1,8 +1,11 @@
-"""The gateway's SQLite databases (sessions, legal log): one way to open them."""
+"""The gateway's SQLite databases (sessions, legal log): one way to open and to write them."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import threading
 from pathlib import Path
 
 
@@ -26,3 +29,49 @@ def connect_wal(path: str | Path, schema: str) -> sqlite3.Connection:
     db.execute("PRAGMA busy_timeout=5000")
     db.executescript(schema)
     return db
+
+
+class WriterLock:
+    """The right to write one database, for one thread of one process at a time.
+
+    SQLite makes a blocked writer retry after sleeps of 1, 2, 5, 10, 15... ms (its busy
+    handler): with several portal processes writing during a crowd of accepts those sleeps
+    add up to hundreds of milliseconds. An ``flock(2)`` on a file beside the database queues
+    the writers in the kernel instead, which wakes the next one as soon as the lock is free
+    (and releases it if its holder dies).
+
+    Parameters
+    ----------
+    path
+        The database file (``":memory:"``: threads only).
+    thread_lock
+        The lock that already serialises this process's use of the connection.
+    """
+
+    def __init__(self, path: str | Path, thread_lock: threading.Lock) -> None:
+        self._thread_lock = thread_lock
+        self._fd = (
+            None
+            if str(path) == ":memory:"
+            else os.open(f"{path}.writer-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        )
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        if self._fd is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._thread_lock.release()
+                raise
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+    def close(self) -> None:
+        """Close the lock file (after the database)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

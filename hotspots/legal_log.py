@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from villenum.errors import GatewayError
-from villenum.hotspots._sqlite import connect_wal
+from villenum.hotspots._sqlite import WriterLock, connect_wal
 
 RETENTION_DAYS = 365
 GENESIS = "0" * 64
@@ -116,6 +116,7 @@ class LegalLog:
         self._pending: list[_Pending] = []
         try:
             self._db = connect_wal(path, _SCHEMA)
+            self._writing = WriterLock(path, self._lock)
         except (sqlite3.Error, OSError) as exc:
             raise GatewayError(f"cannot open the legal log {path}: {exc}") from None
 
@@ -123,6 +124,7 @@ class LegalLog:
         """Close the database."""
         with self._lock:
             self._db.close()
+            self._writing.close()
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -142,7 +144,7 @@ class LegalLog:
         # group commit: whoever holds the database writes every record queued meanwhile in
         # one transaction, so a crowd of sessions shares one fsync; each caller still returns
         # only once its own record is durable
-        with self._lock:
+        with self._writing:
             if entry.seq is None and entry.error is None:
                 with self._pending_lock:
                     batch, self._pending = self._pending, []
@@ -189,7 +191,7 @@ class LegalLog:
         The purge itself is recorded, with the hash the remaining chain now starts from.
         """
         cutoff = self.clock() - retention_days * 86400
-        with self._lock:
+        with self._writing:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 last = self._db.execute(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from villenum.errors import GatewayError
-from villenum.hotspots._sqlite import connect_wal
+from villenum.hotspots._sqlite import WriterLock, connect_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -77,6 +77,7 @@ class SessionStore:
         self._lock = threading.Lock()
         try:
             self._db = connect_wal(path, _SCHEMA)
+            self._writing = WriterLock(path, self._lock)
         except (sqlite3.Error, OSError) as exc:
             raise GatewayError(f"cannot open the session store {path}: {exc}") from None
 
@@ -84,6 +85,7 @@ class SessionStore:
         """Close the database."""
         with self._lock:
             self._db.close()
+            self._writing.close()
 
     def start(
         self, mac: str | None, ip: str, timeout_s: float, replaced: list[Session] | None = None
@@ -107,7 +109,7 @@ class SessionStore:
         Session
         """
         now = self.clock()
-        with self._lock:
+        with self._writing:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 old = self._db.execute(
@@ -175,7 +177,7 @@ class SessionStore:
     def end(self, session_id: int, reason: str) -> Session | None:
         """End a session (``reason``: logout, kick, idle, quota, timeout); returns it, ended."""
         now = self.clock()
-        with self._lock:
+        with self._writing:
             self._db.execute(
                 "UPDATE sessions SET ended_s=?, end_reason=? WHERE id=? AND ended_s IS NULL",
                 (min(now, self._expiry(session_id, now)), reason, session_id),
@@ -191,7 +193,7 @@ class SessionStore:
     def expire(self) -> list[Session]:
         """End every session past its timeout; return them."""
         now = self.clock()
-        with self._lock:
+        with self._writing:
             rows = self._db.execute(
                 "SELECT id FROM sessions WHERE ended_s IS NULL AND expires_s <= ?", (now,)
             ).fetchall()
@@ -205,7 +207,7 @@ class SessionStore:
     def add_traffic(self, session_id: int, bytes_up: int, bytes_down: int) -> Session | None:
         """Add counted bytes to a session; any traffic resets its idle clock."""
         now = self.clock()
-        with self._lock:
+        with self._writing:
             self._db.execute(
                 "UPDATE sessions SET bytes_up=bytes_up+?, bytes_down=bytes_down+?, "
                 "last_activity_s=CASE WHEN ?+?>0 THEN ? ELSE last_activity_s END WHERE id=?",
