@@ -19,6 +19,7 @@ nftables wiki, "Sets" (element timeouts and counters) and "Atomic rule replaceme
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
@@ -51,6 +52,7 @@ class Element:
     bytes_up: int
 
 
+@functools.lru_cache(maxsize=4096)  # every accept checks the same device several times
 def canonical_mac(mac: str) -> str:
     """``mac`` as lower-case ``aa:bb:cc:dd:ee:ff``.
 
@@ -65,6 +67,7 @@ def canonical_mac(mac: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_ipv4(ip: str) -> str:
     """``ip`` re-serialised by :mod:`ipaddress` (so nothing but an address reaches nft).
 
