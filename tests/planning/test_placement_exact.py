@@ -170,9 +170,9 @@ def test_lp_guided_incumbent_is_never_worse_than_its_starts() -> None:
 
 
 def test_city_like_instance_within_the_requested_gap_of_the_optimum() -> None:
-    a, w = geometric(21, 6000, 600, 60.0)
-    tight = maximal_coverage(a, w, 40, method="exact", mip_rel_gap=1e-9, time_limit_s=120)
-    loose = maximal_coverage(a, w, 40, method="exact", mip_rel_gap=1e-3, time_limit_s=120)
+    a, w = geometric(21, 4000, 400, 70.0)
+    tight = maximal_coverage(a, w, 30, method="exact", mip_rel_gap=1e-9, time_limit_s=120)
+    loose = maximal_coverage(a, w, 30, method="exact", mip_rel_gap=1e-3, time_limit_s=120)
     assert tight.optimal and loose.optimal
     assert loose.upper_bound >= tight.covered_weight - 1e-6
     assert tight.upper_bound >= loose.covered_weight - 1e-6
