@@ -156,6 +156,58 @@ def test_status_command_shows_the_running_gateway(lab, capsys):
     assert "10.77.0.11" in out
 
 
+def test_accepting_again_refreshes_the_device(lab):
+    # the device is in the set already: "create element" fails and the fallback (delete +
+    # add in one transaction) renews its timeout
+    c1 = lab.clients[0]
+    time.sleep(1.5)
+    _, _, page = lab.run(c1, http_get, PORTAL, "/status", None, 8080)  # online: no splash
+    token = re.search(rb'name="token" value="([^"]+)"', page).group(1).decode()
+    status, _, _ = lab.run(
+        c1,
+        lambda: http_get(
+            PORTAL, "/accept", port=8080, method="POST", body=f"token={token}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+    )  # fmt: skip
+    assert status == 303
+    elements = lab.nft("list", "set", "inet", "villenum", "clients")
+    assert elements.count(f"{client_mac(lab, c1)} . 10.77.0.11") == 1
+    assert re.search(r"expires (9m5\d|10m)", elements), elements
+    assert_online(lab, c1)
+
+
+def test_a_dead_portal_worker_is_replaced(lab):
+    import os
+    import signal
+
+    import psutil
+
+    def workers():
+        found = []
+        for child in psutil.Process(lab.gateway.pid).children():
+            try:
+                if "spawn_main" in " ".join(child.cmdline()):
+                    found.append(child)
+            except psutil.Error:  # the killed one, until the gateway reaps it
+                pass
+        return found
+
+    before = workers()
+    assert len(before) == len(os.sched_getaffinity(0))  # portal_workers = 0: one per core
+    os.kill(before[0].pid, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        now = workers()
+        if len(now) == len(before) and before[0].pid not in {p.pid for p in now}:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the killed portal worker was not replaced")
+    for _ in range(10):  # connections are spread over the workers: every one answers
+        assert lab.run(lab.clients[1], http_get, PORTAL, "/", None, 8080)[0] == 200
+
+
 def test_another_client_stays_captive(lab):
     assert_captive(lab, lab.clients[1])
     assert not lab.run(lab.clients[1], tcp_connects, INTERNET, 443, 1.0)
@@ -237,7 +289,7 @@ def test_stop_removes_the_rules_and_keeps_the_sessions(lab):
         active = con.execute("SELECT ip FROM sessions WHERE ended_s IS NULL").fetchall()
         reasons = dict(con.execute("SELECT ip, end_reason FROM sessions WHERE ended_s IS NOT NULL"))
     assert active == [("10.77.0.11",)]
-    assert reasons == {"10.77.0.12": "timeout"}
+    assert reasons == {"10.77.0.11": "replaced", "10.77.0.12": "timeout"}  # re-accepted once
 
 
 def test_legal_log_chain_and_365_day_purge(lab):
