@@ -143,7 +143,7 @@ def _proved(
         lag = lagrange.max_coverage_bound(merged, n_free, incumbent, deadline, max_iter=1000)
         best, value = lag.best, lag.best_value
     else:
-        best, value = _improve(merged, n_free, lp, incumbent, deadline)
+        best, value = _improve(merged, n_free, lp, incumbent, deadline, mip_rel_gap)
         lag = lagrange.at_multipliers(merged, n_free, lp.duals, best)
     bound = min(bound, lag.bound)
     if rel_gap(value, bound) <= mip_rel_gap or time.perf_counter() >= deadline:
@@ -191,8 +191,13 @@ def _improve(
     lp: milp.LpOutcome,
     incumbent: npt.NDArray[np.bool_],
     deadline: float,
+    gap: float,
 ) -> tuple[npt.NDArray[np.bool_], float]:
-    """The best plan from the incumbent, the rounded LP and a RINS sub-IP between them."""
+    """The best plan from the incumbent, the rounded LP and a RINS sub-IP between them.
+
+    The sub-IP stops at the caller's tolerance ``gap``: a finer plan there would not change
+    what the proof can claim.
+    """
     fixed = np.zeros(merged.n_sites, dtype=bool)
     fixed[merged.fixed] = True
     # Round the LP: its largest openings, ties broken by the incumbent's choice.
@@ -210,7 +215,7 @@ def _improve(
     budget_s = _RINS_SHARE * (deadline - time.perf_counter())
     if sub.n_demand and n_left > 0 and budget_s > 0:
         out = milp.max_coverage(
-            merge_demand(sub), n_left, budget=None, mip_rel_gap=1e-6, time_limit_s=budget_s
+            merge_demand(sub), n_left, budget=None, mip_rel_gap=gap, time_limit_s=budget_s
         )
         if out.chosen is not None:
             rins = base.copy()

@@ -162,7 +162,7 @@ def test_lp_guided_incumbent_is_never_worse_than_its_starts() -> None:
     start, _ = greedy.lazy_greedy(inst, 25)
     lp = milp.max_coverage_lp(inst, 25, time_limit_s=30)
     assert lp is not None
-    best, value = exact._improve(inst, 25, lp, start, time.perf_counter() + 30)
+    best, value = exact._improve(inst, 25, lp, start, time.perf_counter() + 30, 1e-6)
     assert int(best.sum()) == 25
     assert value == pytest.approx(greedy.covered_weight(inst, best))
     assert value >= greedy.covered_weight(inst, start)
