@@ -1,17 +1,18 @@
 """Benchmark: SNMP monitor cycles over 200, 1000 and 2000 simulated access points.
 
 The access points are endpoints of Debian's snmpd (a C agent) on loopback: ``PORTS`` UDP
-ports, each shared by many "access points" (each at its own 127.1.x.y address; they all report this
-machine's interfaces, CPU and memory, plus three NET-SNMP ``extend`` wireless figures as the
-``openwrt`` profile reads them). snmpsim, used by the tests, answers only tens of requests
+ports, each shared by many "access points", each at an address of its own in 127.1.0.0/16 as
+in the field (the poller keeps one SNMP target per address). They all report this machine's
+interfaces, CPU and memory, plus three NET-SNMP ``extend`` wireless figures as the
+``openwrt`` profile reads them. snmpsim, used by the tests, answers only tens of requests
 per second on these 2 cores: it would measure itself, not the monitor.
 
 Each size runs in a fresh process, as ``villenum monitor run`` would: the package's
 ``Monitor`` (poll with bounded concurrency, worker processes beyond 1000 APs, rates, health,
 SQLite store) for ``CYCLES`` cycles; the first walks every device with GETBULK (discovery),
 the next ones GET the walked instances. Between cycles the monitor waits for this script,
-which meanwhile reads the CPU time and memory of the monitor's process tree (the monitor, its
-polling workers and multiprocessing's resource tracker); a sampler thread also records the
+which meanwhile reads the CPU time and memory of the monitor's process tree (the monitor and
+its polling workers); a sampler thread also records the
 peak RSS during the cycles. The readiness check and the baseline run in processes of their
 own so that nothing of theirs is counted. The baseline is a naive poller: sequential pysnmp
 ``get_cmd`` with MIB resolution, one GET per OID, on a few APs.
@@ -283,7 +284,7 @@ def run_size(ports: list[int], n: int, db: Path) -> dict[str, Any]:
 def _role(process: Any, root: int) -> str:
     if process.pid == root:
         return "monitor"
-    return "tracker" if "resource_tracker" in " ".join(process.cmdline()) else "worker"
+    return "worker" if "_snmp_workers" in " ".join(process.cmdline()) else "other"
 
 
 def main() -> None:
