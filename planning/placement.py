@@ -196,7 +196,7 @@ def maximal_coverage(
             # ...capped at half the greedy's own time, so "greedy" stays fast.
             spent = time.perf_counter() - t0
             lag_deadline = min(deadline, time.perf_counter() + max(0.1, 0.5 * spent))
-            lag = lagrange.max_coverage_bound(merged, n_free, best, lag_deadline, max_iter=200)
+            lag = lagrange.max_coverage_bound(merged, n_free, best, lag_deadline, max_iter=1000)
             bound = min(bound, lag.bound)
             if lag.best_value > value:
                 best = lag.best
