@@ -125,6 +125,8 @@ def run(name: str, a: sp.csr_array, w: np.ndarray, p: int, *, full_proof: bool) 
     diff = 100 * (ex.covered_weight - value) / max(value, 1.0)
     if abs(diff) <= 1e-7:
         verdict = "same objective"
+    elif diff > 0:
+        verdict = f"objective {diff:+.4f} % vs CBC: better"
     elif ex.covered_weight >= (1 - ex.gap) * value - 1e-6:
         verdict = f"objective {diff:+.4f} % vs CBC, within the proven {100 * ex.gap:.3f} % gap"
     else:
