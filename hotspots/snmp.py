@@ -26,7 +26,6 @@ RFC 3416 (SNMPv2 protocol operations, GetBulkRequest), RFC 3418 (SNMPv2-MIB), RF
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import math
 import socket
@@ -171,6 +170,7 @@ class PollerOptions:
 @dataclass
 class _DeviceCache:
     address: tuple[str, int] | None = None  # resolved once: a name is not looked up each poll
+    unresolved: _PollError | None = None  # why resolving failed before this cycle's poll
     rows: int = 0
     uplink: str | None = None
     discovered: bool = False
@@ -268,11 +268,15 @@ class SnmpPoller:
                and self._devices.setdefault(h.id, _DeviceCache()).address is None]  # fmt: skip
 
         async def resolve(hotspot: Hotspot) -> None:
+            cache, deadline = self._devices[hotspot.id], self.options.deadline_s
             async with semaphore:
-                with contextlib.suppress(_PollError, TimeoutError):  # the poll will report it
-                    address = _resolve(hotspot)
-                    self._devices[hotspot.id].address = await asyncio.wait_for(
-                        address, self.options.deadline_s
+                try:
+                    cache.address = await asyncio.wait_for(_resolve(hotspot), deadline)
+                except _PollError as exc:  # the poll reports it, without a second wait
+                    cache.unresolved = exc
+                except TimeoutError:
+                    cache.unresolved = _PollError(
+                        "resolve-failed", f"{hotspot.address} not resolved within {deadline:g} s"
                     )
 
         await asyncio.gather(*(resolve(h) for h in new))
@@ -311,6 +315,9 @@ class SnmpPoller:
         entry = engine_for(hotspot)
         cache = self._devices.setdefault(hotspot.id, _DeviceCache())
         if cache.address is None:
+            if cache.unresolved is not None:
+                error, cache.unresolved = cache.unresolved, None
+                raise error
             cache.address = await _resolve(hotspot)
         o = self.options
         addr_name = await configure(entry, hotspot, cache.address, o.timeout_s, o.retries,

@@ -85,3 +85,21 @@ def test_the_socket_buffers_the_answers_in_flight(snmpsim_factory: Any) -> None:
     default = int(Path("/proc/sys/net/core/rmem_default").read_text())
     # the kernel reports twice the size granted; root may exceed net.core.rmem_max
     assert size >= 2 * concurrency * 32 * 1024 if is_root else size > default
+
+
+def test_an_unresolvable_name_fails_its_poll_only(snmpsim_factory: Any) -> None:
+    sim = snmpsim_factory({"public": ap_records()})
+    table = aps(sim.port, 2)
+    table[1]["address"] = "ap-nowhere.invalid"  # RFC 2606: never resolves
+    options = PollerOptions(timeout_s=2.0, deadline_s=10.0, probe=False)
+    poller = SnmpPoller(options)
+
+    async def twice() -> list[list[Any]]:
+        try:
+            return [await poller.poll_many(validate_hotspots(table)) for _ in range(2)]
+        finally:
+            await poller.aclose()
+
+    for good, bad in asyncio.run(twice()):
+        assert good.ok
+        assert bad.reason == "resolve-failed" and "ap-nowhere.invalid" in bad.detail
