@@ -8,8 +8,9 @@ GET, in one request, just the instances the walk found (the uplink's row, the CP
 wireless rows); the device is walked again every ``walk_every`` polls, after a reboot or when
 an instance vanishes. OIDs are numeric and requests are built with pysnmp's command
 generators directly, bypassing the MIB resolution of pysnmp's high-level API. One
-``SnmpEngine`` serves each event loop; a semaphore keeps at most ``concurrency`` devices in
-flight (more overflows the client's UDP socket) and every device has a deadline.
+``SnmpEngine`` serves each event loop (:mod:`villenum.hotspots._snmp_engine`: its UDP socket's
+receive buffer is sized for the answers in flight); a semaphore keeps at most ``concurrency``
+devices in flight and every device has a deadline.
 
 A failed poll carries a reason code: ``timeout`` (no SNMP answer), ``host-down`` (no answer to
 ICMP echo either), ``snmp-down`` (the host answers ICMP echo but not SNMP), ``auth-failed``
@@ -255,7 +256,9 @@ class SnmpPoller:
             await _add_probe_results(hotspots, samples, self.options.timeout_s)
         return samples
 
-    async def _configure_new(self, hotspots: Sequence[Hotspot], semaphore: Any) -> None:
+    async def _configure_new(
+        self, hotspots: Sequence[Hotspot], semaphore: asyncio.Semaphore
+    ) -> None:
         """Resolve the new devices and configure their SNMP targets before polling any.
 
         Adding a target invalidates pysnmp's transport-to-tag map, which the next incoming
