@@ -44,9 +44,12 @@ class Engine:
     params: dict[tuple[str, str, int], str] = field(default_factory=dict)
     targets: dict[tuple[Any, ...], str] = field(default_factory=dict)
     transport: asyncio.Future[None] | None = None  # opening the UDP socket
+    sock: socket.socket | None = None
 
 
 # Per event loop: its engines (several only for v3 users sharing a name with different keys).
+# The engines hold their loop, so an entry outlives a loop closed without close_engines():
+# engine_for() forgets those when a new loop shows up.
 _ENGINES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Engine]]
 _ENGINES = weakref.WeakKeyDictionary()
 
@@ -59,7 +62,13 @@ def engine_for(hotspot: Hotspot) -> Engine:
     """
     from pysnmp.entity.engine import SnmpEngine
 
-    engines = _ENGINES.setdefault(asyncio.get_running_loop(), [])
+    loop = asyncio.get_running_loop()
+    if loop not in _ENGINES:
+        for closed in [other for other in _ENGINES if other.is_closed()]:
+            for entry in _ENGINES.pop(closed):
+                if entry.sock is not None:
+                    entry.sock.close()
+    engines = _ENGINES.setdefault(loop, [])
     user = hotspot.user if hotspot.snmp_version == "3" else None
     keys = (hotspot.auth_protocol, hotspot.auth_key, hotspot.priv_protocol, hotspot.priv_key)
     for entry in engines:
@@ -99,7 +108,7 @@ async def configure(
         entry.params[params_key] = f"p{len(entry.params)}"
         config.add_target_parameters(engine, entry.params[params_key], *params_key)
     if entry.transport is None:  # once, shared by the polls starting meanwhile
-        entry.transport = asyncio.ensure_future(_open_transport(engine, concurrency))
+        entry.transport = asyncio.ensure_future(_open_transport(entry, concurrency))
     await asyncio.shield(entry.transport)  # a poll's deadline must not cancel the opening
     target_key = (address, entry.params[params_key], timeout_s, retries)
     if target_key not in entry.targets:
@@ -130,7 +139,7 @@ def _USM_PROTOCOLS(config: Any, hotspot: Hotspot) -> tuple[Any, Any]:  # noqa: N
     return auth[hotspot.auth_protocol or "SHA"], priv[hotspot.priv_protocol]
 
 
-async def _open_transport(engine: Any, concurrency: int) -> None:
+async def _open_transport(entry: Engine, concurrency: int) -> None:
     """Give the engine pysnmp's UDP transport on a socket with a buffer for the answers."""
     from pysnmp.carrier.asyncio.dgram import udp
     from pysnmp.entity import config
@@ -152,7 +161,8 @@ async def _open_transport(engine: Any, concurrency: int) -> None:
     except BaseException:
         sock.close()
         raise
-    config.add_transport(engine, udp.DOMAIN_NAME, transport)
+    config.add_transport(entry.engine, udp.DOMAIN_NAME, transport)
+    entry.sock = sock
 
 
 async def close_engines() -> None:

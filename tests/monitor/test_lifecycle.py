@@ -103,3 +103,17 @@ def test_an_unresolvable_name_fails_its_poll_only(snmpsim_factory: Any) -> None:
     for good, bad in asyncio.run(twice()):
         assert good.ok
         assert bad.reason == "resolve-failed" and "ap-nowhere.invalid" in bad.detail
+
+
+def test_engines_of_loops_closed_without_aclose_are_released(snmpsim_factory: Any) -> None:
+    # e.g. a Monitor cycled with asyncio.run() each time: one engine per loop would pile up
+    sim = snmpsim_factory({"public": ap_records()})
+    hotspots = validate_hotspots(aps(sim.port, 1))
+    poller = SnmpPoller(PollerOptions(timeout_s=2.0, deadline_s=10.0, probe=False))
+    sockets = []
+    for _ in range(3):
+        assert asyncio.run(poller.poll_many(hotspots))[0].ok
+        sockets += [e.sock for entries in _snmp_engine._ENGINES.values() for e in entries]
+    assert len(_snmp_engine._ENGINES) == 1
+    assert [s.fileno() == -1 for s in sockets] == [True, True, False]  # the last loop's stays
+    asyncio.run(poller.aclose())
