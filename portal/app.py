@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Request, Response, g, jsonify, render_template, request
+from flask.sessions import SessionInterface, SessionMixin
 from flask_babel import Babel
 from werkzeug.exceptions import HTTPException
 
@@ -134,15 +135,13 @@ def create_app(
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     store = store or SessionStore(settings.state_dir / "sessions.sqlite", clock=clock)
     app = Flask(__name__)
+    app.session_interface = _NoCookieSession()
     app.config.update(
         SECRET_KEY=_secret_key(settings.state_dir),
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         MAX_FORM_MEMORY_SIZE=MAX_BODY_BYTES,
         BABEL_DEFAULT_LOCALE=settings.default_language,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).with_name("translations")),
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.https,
         PREFERRED_URL_SCHEME="https" if settings.https else "http",
     )
     app.extensions["villenum"] = PortalServices(
@@ -177,6 +176,18 @@ def create_app(
         }
 
     return app
+
+
+class _NoCookieSession(SessionInterface):
+    """The portal keeps no cookie session: forms carry their own token (see ``_csrf``) and
+    nothing about the visitor is remembered; this also spares every request a signed-cookie
+    round trip."""
+
+    def open_session(self, app: Flask, request: Request) -> None:
+        return None  # Flask falls back to its empty, read-only NullSession
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
 
 
 def select_language() -> str:

@@ -210,3 +210,14 @@ def test_wifi4eu_mode_adds_the_snippet(tmp_path):
     assert 'wifi4euNetworkIdentifier = "abc-123"' in js
     assert 'wifi4euLanguage = "eu"' in js
     assert settings.portal_url == "https://10.0.0.1:8080/"
+
+
+def test_no_cookie_but_the_chosen_language_is_ever_set(client):
+    # nothing about the visitor is remembered: no session cookie, only ?lang= sets one
+    r = client.get("/")
+    assert r.headers.getlist("Set-Cookie") == []
+    r = client.post("/accept", data={"token": token_of(r)})
+    assert r.status_code == 303
+    assert r.headers.getlist("Set-Cookie") == []
+    (cookie,) = client.get("/?lang=eu").headers.getlist("Set-Cookie")
+    assert cookie.startswith("lang=eu;")
