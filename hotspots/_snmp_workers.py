@@ -5,7 +5,8 @@ saturates one core at a few hundred devices per second. With ``PollerOptions.pro
 the hotspots are sharded by a stable hash of their id; each shard always goes to the same
 worker, which keeps its own event loop, ``SnmpEngine`` and device cache (walk plans) from one
 cycle to the next. Workers are stopped by :meth:`WorkerPool.close`, or exit when the parent's
-end of their socket closes (the parent died).
+end of their socket closes (the parent died); they ignore SIGINT and SIGTERM, which reach the
+whole process group, so that the parent can finish its cycle first.
 
 A worker is a fresh interpreter (``python -c``) talking pickles over a socket pair, not a
 ``multiprocessing`` process: forking is unsafe (the parent runs threads and an event loop);
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +39,10 @@ def serve(fd: int) -> None:
     from villenum.hotspots._snmp_engine import close_engines
     from villenum.hotspots.snmp import SnmpPoller
 
+    # Ctrl-C and systemd's stop signal reach the whole process group: the parent finishes
+    # its cycle and stops the workers; killed now, they would fail that cycle
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     conn = Connection(fd)
     try:
         poller = SnmpPoller(conn.recv())

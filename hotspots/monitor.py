@@ -208,19 +208,21 @@ class Monitor:
         stop = stop or threading.Event()
         tick = min(self.config.retry_interval_s, self.config.interval_s)
         done = 0
-        while not stop.is_set() and (cycles is None or done < cycles):
-            started = time.time()
-            due = self.due(started)
-            if due:
-                statuses = await self.cycle(due)
-                bad = sum(1 for s in statuses if s["state"] in ("down", "degraded"))
-                log.info("polled %d hotspots in %.1f s (%d down or degraded)", len(due),
-                         time.time() - started, bad)  # fmt: skip
-            done += 1
-            wait = max(0.0, tick - (time.time() - started))
-            if await asyncio.to_thread(stop.wait, wait):
-                break
-        await self.aclose()
+        try:
+            while not stop.is_set() and (cycles is None or done < cycles):
+                started = time.time()
+                due = self.due(started)
+                if due:
+                    statuses = await self.cycle(due)
+                    bad = sum(1 for s in statuses if s["state"] in ("down", "degraded"))
+                    log.info("polled %d hotspots in %.1f s (%d down or degraded)", len(due),
+                             time.time() - started, bad)  # fmt: skip
+                done += 1
+                wait = max(0.0, tick - (time.time() - started))
+                if await asyncio.to_thread(stop.wait, wait):
+                    break
+        finally:  # also on Ctrl-C or an error: no orphaned workers, no open sockets
+            await self.aclose()
 
     def close(self) -> None:
         """Stop the poller's worker processes and flush pending webhook posts."""

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from villenum.hotspots import _snmp_engine
 from villenum.hotspots.inventory import validate_hotspots, write_inventory
 from villenum.hotspots.snmp import PollerOptions, SnmpPoller
 
-from .conftest import ap_records, is_root
+from .conftest import ap_records, free_udp_port, is_root
 
 
 def aps(port: int, count: int) -> list[dict[str, Any]]:
@@ -40,6 +45,42 @@ def test_poll_with_worker_processes_shuts_down_without_noise(
     # pysnmp's timer tasks are awaited before the workers' loops close
     assert "Task was destroyed" not in done.stderr
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+def test_run_with_workers_stops_cleanly_when_the_whole_group_gets_sigterm(
+    snmpsim_factory: Any, tmp_path: Path
+) -> None:
+    # systemd stops a service by sending SIGTERM to every process of its cgroup, and Ctrl-C
+    # signals the whole process group: the workers must let the monitor finish and stop them
+    sim = snmpsim_factory({"public": ap_records()})
+    table = aps(sim.port, 4)
+    table[3]["port"] = free_udp_port()  # a dead agent: every cycle lasts 4 s (2 s x 2 tries)
+    inventory = write_inventory(table, tmp_path / "inventory.toml")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "villenum", "monitor", "run", "--processes", "2", "--timeout",
+         "2", "--interval", "1", "--listen", "", "--inventory", str(inventory),
+         "--db", str(tmp_path / "m.db")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        workers: list[psutil.Process] = []
+        while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            workers = [p for p in psutil.Process(proc.pid).children()
+                       if "_snmp_workers" in " ".join(p.cmdline())]  # fmt: skip
+        assert len(workers) == 2, "the monitor never started its two workers"
+        time.sleep(2.5)  # in the middle of the first cycle
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "Task was destroyed" not in err
+    for worker in workers:
+        worker.wait(10)  # gone, not orphaned
 
 
 def test_workers_do_not_rerun_a_script_without_main_guard(
