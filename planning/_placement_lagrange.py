@@ -129,32 +129,46 @@ def max_coverage_bound(
     return LagrangeOutcome(bound, best_scores, best, best_value)
 
 
+def reduced_costs(
+    inst: Instance, n_free: int, scores: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """How much the bound falls if each site leaves (or joins) the top-p set, and that set.
+
+    Forcing site *j* into the top-p set changes the bound by ``s_j − s_p`` (``s_p`` the
+    weakest member); forcing a member out changes it by ``s_{p+1} − s_j``. Fixed sites, and
+    every site when nothing is left to choose, have reduced cost 0.
+    """
+    fixed = _fixed_mask(inst)
+    free = np.flatnonzero(~fixed)
+    rc = np.zeros(inst.n_sites)
+    top = np.zeros(inst.n_sites, dtype=bool)
+    if n_free <= 0 or n_free >= free.size:
+        return rc, top
+    order = free[np.argsort(-scores[free], kind="stable")]
+    inside, outside = order[:n_free], order[n_free:]
+    rc[outside] = scores[inside[-1]] - scores[outside]
+    rc[inside] = scores[inside] - scores[outside[0]]
+    top[inside] = True
+    return rc, top
+
+
 def fix_sites(
     inst: Instance, n_free: int, outcome: LagrangeOutcome, threshold: float | None = None
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Sites that must be closed / open in every plan worth at least ``threshold``.
 
-    Forcing site *j* into the top-p set changes the bound by ``s_j − s_p`` (``s_p`` the
-    weakest member); forcing a member out changes it by ``s_{p+1} − s_j``. If the changed
-    bound falls below the threshold (default: the incumbent's value), no plan reaching it
-    takes that branch. A threshold above the incumbent — the value that would prove it
-    within the gap tolerance — fixes far more sites.
+    If flipping a site (its reduced cost, see `reduced_costs`) drops the bound below the
+    threshold (default: the incumbent's value), no plan reaching it takes that branch. A
+    threshold above the incumbent — the value that would prove it within the gap
+    tolerance — fixes far more sites.
     """
-    s = outcome.scores
     target = outcome.best_value if threshold is None else threshold
-    fixed = _fixed_mask(inst)
-    free = np.flatnonzero(~fixed)
-    close = np.zeros(inst.n_sites, dtype=bool)
-    open_ = np.zeros(inst.n_sites, dtype=bool)
-    if n_free <= 0 or n_free >= free.size:
-        return close, open_
-    order = free[np.argsort(-s[free], kind="stable")]
-    s_p, s_next = s[order[n_free - 1]], s[order[n_free]]
+    rc, top = reduced_costs(inst, n_free, outcome.scores)
+    if not top.any():
+        return np.zeros(inst.n_sites, dtype=bool), np.zeros(inst.n_sites, dtype=bool)
     slack = outcome.bound - target - 1e-7 * max(outcome.bound, 1.0)
-    outside, inside = order[n_free:], order[:n_free]
-    close[outside[s_p - s[outside] > slack]] = True
-    open_[inside[s[inside] - s_next > slack]] = True
-    return close, open_
+    free = ~_fixed_mask(inst)
+    return free & ~top & (rc > slack), top & (rc > slack)
 
 
 def set_cover_bound(inst: Instance, upper: int, deadline: float, max_iter: int = 300) -> float:

@@ -101,6 +101,63 @@ def test_fixing_at_a_threshold_keeps_every_plan_reaching_it() -> None:
     assert checked > 0, "fixing should fix some sites on these instances"
 
 
+def test_reduced_costs_bound_every_plan_that_flips_a_site() -> None:
+    """A plan that opens a site outside the top-p set (or leaves one of it) is worth no
+    more than the bound minus that site's reduced cost — checked on every plan."""
+    p = 3
+    checked = 0
+    for a, w in with_lp_gap(range(12), p):
+        inst = merge_demand(as_instance(a, w))
+        lp = milp.max_coverage_lp(inst, p, time_limit_s=10)
+        assert lp is not None
+        lag = lagrange.at_multipliers(inst, p, lp.duals, np.zeros(inst.n_sites, dtype=bool))
+        rc, top = lagrange.reduced_costs(inst, p, lag.scores)
+        assert int(top.sum()) == p and (rc >= -1e-9).all()
+        for sites, value in all_plans(a, w, p):
+            chosen = np.zeros(inst.n_sites, dtype=bool)
+            chosen[list(sites)] = True
+            for j in np.flatnonzero(chosen ^ top):
+                assert value <= lag.bound - rc[j] + 1e-6
+                checked += int(rc[j] > 1e-9)
+    assert checked > 0, "some flips should cost something on these instances"
+
+
+@pytest.mark.parametrize("presolve", [True, False])
+def test_proof_without_highs_heuristics_reaches_the_brute_force_optimum(presolve: bool) -> None:
+    for p in (3, 4):
+        for a, w in with_lp_gap(range(12), p):
+            opt = max(v for _, v in all_plans(a, w, p))
+            inst = merge_demand(as_instance(a, w))
+            out = milp.max_coverage(
+                inst,
+                p,
+                budget=None,
+                time_limit_s=10,
+                mip_rel_gap=1e-9,
+                presolve=presolve,
+                heuristics=False,
+            )
+            assert out.optimal and out.chosen is not None
+            assert greedy.covered_weight(inst, out.chosen) == pytest.approx(opt)
+            assert out.bound == pytest.approx(opt)
+
+
+def test_lp_guided_incumbent_finds_the_optimum_of_small_instances() -> None:
+    """The two RINS rounds (LP support, then cheap reduced costs) on instances with an LP gap:
+    the plan handed to the proof is already optimal, as on Biarritz and the benchmarks."""
+    for p in (3, 4):
+        for a, w in with_lp_gap(range(12), p):
+            opt = max(v for _, v in all_plans(a, w, p))
+            inst = merge_demand(as_instance(a, w))
+            lp = milp.max_coverage_lp(inst, p, time_limit_s=10)
+            assert lp is not None
+            start, _ = greedy.lazy_greedy(inst, p)
+            lag = lagrange.at_multipliers(inst, p, lp.duals, start)
+            best, value = exact._improve(inst, p, lp, lag, start, time.perf_counter() + 10)
+            assert int(best.sum()) == p
+            assert value == pytest.approx(opt)
+
+
 def test_cutoff_row_proves_a_bound_or_finds_the_plans_above_it() -> None:
     for a, w in with_lp_gap(range(12), 3):
         opt = max(v for _, v in all_plans(a, w, 3))
@@ -162,7 +219,8 @@ def test_lp_guided_incumbent_is_never_worse_than_its_starts() -> None:
     start, _ = greedy.lazy_greedy(inst, 25)
     lp = milp.max_coverage_lp(inst, 25, time_limit_s=30)
     assert lp is not None
-    best, value = exact._improve(inst, 25, lp, start, time.perf_counter() + 30, 1e-6)
+    lag = lagrange.at_multipliers(inst, 25, lp.duals, start)
+    best, value = exact._improve(inst, 25, lp, lag, start, time.perf_counter() + 30)
     assert int(best.sum()) == 25
     assert value == pytest.approx(greedy.covered_weight(inst, best))
     assert value >= greedy.covered_weight(inst, start)
@@ -177,3 +235,6 @@ def test_city_like_instance_within_the_requested_gap_of_the_optimum() -> None:
     assert loose.upper_bound >= tight.covered_weight - 1e-6
     assert tight.upper_bound >= loose.covered_weight - 1e-6
     assert loose.covered_weight >= (1 - 1e-3) * tight.covered_weight
+    # Not required by the tolerance, but the point of the LP-guided search: the loose solve
+    # already returns the optimum (as CBC's full proof would).
+    assert loose.covered_weight == pytest.approx(tight.covered_weight)
