@@ -17,7 +17,7 @@ from villenum.planning import _placement_exact as exact
 from villenum.planning import _placement_greedy as greedy
 from villenum.planning import _placement_lagrange as lagrange
 from villenum.planning import _placement_milp as milp
-from villenum.planning._placement_reduce import as_instance, merge_demand
+from villenum.planning._placement_reduce import Instance, as_instance, merge_demand
 from villenum.planning.placement import maximal_coverage
 
 
@@ -53,14 +53,22 @@ def all_plans(a: sp.csr_array, w: np.ndarray, p: int) -> list[tuple[tuple[int, .
     ]
 
 
+def lp_of(
+    a: sp.csr_array, w: np.ndarray, p: int, time_limit_s: float = 10
+) -> tuple[Instance, milp.LpOutcome]:
+    """The merged instance and its LP relaxation for ``p`` sites."""
+    inst = merge_demand(as_instance(a, w))
+    lp = milp.max_coverage_lp(inst, p, time_limit_s=time_limit_s)
+    assert lp is not None
+    return inst, lp
+
+
 def with_lp_gap(seeds: range, p: int) -> list[tuple[sp.csr_array, np.ndarray]]:
     """Instances whose LP bound is strictly above the optimum, where fixing has work to do."""
     found = []
     for seed in seeds:
         a, w = k_cover(seed)
-        inst = merge_demand(as_instance(a, w))
-        lp = milp.max_coverage_lp(inst, p, time_limit_s=10)
-        assert lp is not None
+        _, lp = lp_of(a, w, p)
         if lp.bound > max(v for _, v in all_plans(a, w, p)) + 1e-6:
             found.append((a, w))
     assert len(found) >= 3, "the generator should give instances with an LP gap"
@@ -70,9 +78,7 @@ def with_lp_gap(seeds: range, p: int) -> list[tuple[sp.csr_array, np.ndarray]]:
 @pytest.mark.parametrize("seed", range(6))
 def test_lp_duals_give_the_lp_bound_as_a_lagrangian_bound(seed: int) -> None:
     a, w = k_cover(seed)
-    inst = merge_demand(as_instance(a, w))
-    lp = milp.max_coverage_lp(inst, 3, time_limit_s=10)
-    assert lp is not None
+    inst, lp = lp_of(a, w, 3)
     lag = lagrange.at_multipliers(inst, 3, lp.duals, np.zeros(inst.n_sites, dtype=bool))
     # Integrality property: the best multipliers close the Lagrangian dual at the LP value.
     assert lag.bound == pytest.approx(lp.bound, rel=1e-9)
@@ -83,9 +89,7 @@ def test_fixing_at_a_threshold_keeps_every_plan_reaching_it() -> None:
     p = 3
     checked = 0
     for a, w in with_lp_gap(range(12), p):
-        inst = merge_demand(as_instance(a, w))
-        lp = milp.max_coverage_lp(inst, p, time_limit_s=10)
-        assert lp is not None
+        inst, lp = lp_of(a, w, p)
         plans = all_plans(a, w, p)
         values = np.array(sorted({v for _, v in plans}))
         lag = lagrange.at_multipliers(inst, p, lp.duals, np.zeros(inst.n_sites, dtype=bool))
@@ -107,9 +111,7 @@ def test_reduced_costs_bound_every_plan_that_flips_a_site() -> None:
     p = 3
     checked = 0
     for a, w in with_lp_gap(range(12), p):
-        inst = merge_demand(as_instance(a, w))
-        lp = milp.max_coverage_lp(inst, p, time_limit_s=10)
-        assert lp is not None
+        inst, lp = lp_of(a, w, p)
         lag = lagrange.at_multipliers(inst, p, lp.duals, np.zeros(inst.n_sites, dtype=bool))
         rc, top = lagrange.reduced_costs(inst, p, lag.scores)
         assert int(top.sum()) == p and (rc >= -1e-9).all()
@@ -148,9 +150,7 @@ def test_lp_guided_incumbent_finds_the_optimum_of_small_instances() -> None:
     for p in (3, 4):
         for a, w in with_lp_gap(range(12), p):
             opt = max(v for _, v in all_plans(a, w, p))
-            inst = merge_demand(as_instance(a, w))
-            lp = milp.max_coverage_lp(inst, p, time_limit_s=10)
-            assert lp is not None
+            inst, lp = lp_of(a, w, p)
             start, _ = greedy.lazy_greedy(inst, p)
             lag = lagrange.at_multipliers(inst, p, lp.duals, start)
             best, value = exact._improve(inst, p, lp, lag, start, time.perf_counter() + 10)
@@ -215,10 +215,8 @@ def test_independent_districts_reach_the_joint_optimum() -> None:
 
 def test_lp_guided_incumbent_is_never_worse_than_its_starts() -> None:
     a, w = geometric(11, 3000, 300, 70.0)
-    inst = merge_demand(as_instance(a, w))
+    inst, lp = lp_of(a, w, 25, time_limit_s=30)
     start, _ = greedy.lazy_greedy(inst, 25)
-    lp = milp.max_coverage_lp(inst, 25, time_limit_s=30)
-    assert lp is not None
     lag = lagrange.at_multipliers(inst, 25, lp.duals, start)
     best, value = exact._improve(inst, 25, lp, lag, start, time.perf_counter() + 30)
     assert int(best.sum()) == 25
