@@ -41,7 +41,7 @@ def worker_count(settings: GatewaySettings) -> int:
 def _worker_main(settings: GatewaySettings, log_level: int, conn: Connection) -> None:
     from villenum.hotspots.gateway import Gateway, NeighbourTable
     from villenum.hotspots.legal_log import LegalLog
-    from villenum.hotspots.sessions import Session, SessionStore
+    from villenum.hotspots.sessions import SessionStore
     from villenum.portal.app import create_app
     from villenum.portal.server import make_server
 
@@ -50,19 +50,14 @@ def _worker_main(settings: GatewaySettings, log_level: int, conn: Connection) ->
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop_requested.set())
     try:
-        store = SessionStore(settings.state_dir / "sessions.sqlite")
-        legal = LegalLog(settings.state_dir / "legal_log.sqlite") if settings.legal_log else None
-
-        def on_session(event: str, session: Session) -> None:
-            if legal is not None:
-                legal.session(event, session.mac, session.ip, session.started_s, session.ended_s)
-
+        store = SessionStore(settings.sessions_db)
+        legal = LegalLog(settings.legal_log_db) if settings.legal_log else None
         app = create_app(
             settings,
             store=store,
             enforcer=Gateway(settings),
             identify=NeighbourTable(settings.lan_interface).lookup,
-            on_session=on_session,
+            on_session=legal.log_session if legal is not None else None,
         )
         run, stop = make_server(
             app,

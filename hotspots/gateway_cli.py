@@ -66,7 +66,7 @@ def _status(args: argparse.Namespace) -> int:
         print(f"gateway: not running (state in {settings.state_dir})")
     else:
         print(f"gateway: running, pid {status['pid']}, portal {status['portal_url']}")
-    path = settings.state_dir / "sessions.sqlite"
+    path = settings.sessions_db
     if not path.exists():
         print("sessions: none yet")
         return 0 if status else 3
@@ -101,7 +101,7 @@ def _legal_log(args: argparse.Namespace) -> Any:
     from villenum.errors import GatewayError
     from villenum.hotspots.legal_log import LegalLog
 
-    path = _settings(args).state_dir / "legal_log.sqlite"
+    path = _settings(args).legal_log_db
     if not path.exists():
         raise GatewayError(f"no legal log at {path}")
     return LegalLog(path)

@@ -90,6 +90,16 @@ class GatewaySettings:
         return ipaddress.IPv4Network(f"{self.portal_address}/24", strict=False)
 
     @property
+    def sessions_db(self) -> Path:
+        """The session store, shared by the gateway and its portal workers."""
+        return self.state_dir / "sessions.sqlite"
+
+    @property
+    def legal_log_db(self) -> Path:
+        """The legal log, written by the gateway (flows) and the portal workers (sessions)."""
+        return self.state_dir / "legal_log.sqlite"
+
+    @property
     def portal_url(self) -> str:
         """The splash page's absolute URL, where every captive client is sent."""
         scheme = "https" if self.https else "http"

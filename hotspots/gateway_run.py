@@ -48,9 +48,9 @@ class GatewayService:
         self.settings = settings
         self.clock = clock
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        self.store = SessionStore(settings.state_dir / "sessions.sqlite", clock=clock)
+        self.store = SessionStore(settings.sessions_db, clock=clock)
         self.legal = (
-            LegalLog(settings.state_dir / "legal_log.sqlite", clock=clock)
+            LegalLog(settings.legal_log_db, clock=clock)
             if settings.legal_log
             else None
         )
@@ -129,9 +129,9 @@ class GatewayService:
             # a counter below its last value means the element was re-created
             d_up = up_now - up_before if up_now >= up_before else up_now
             d_down = down_now - down_before if down_now >= down_before else down_now
-            # one write per device that moved bytes, not per device: hundreds are online
-            current = (self.store.add_traffic(session.id, d_up, d_down) if d_up or d_down
-                       else None) or session  # fmt: skip
+            current = session
+            if d_up or d_down:  # one write per device that moved bytes: hundreds are online
+                current = self.store.add_traffic(session.id, d_up, d_down) or session
             if now - current.last_activity_s > self.settings.idle_timeout_s:
                 self._end(current, "idle")
             elif quota and current.bytes_up + current.bytes_down >= quota:
@@ -161,7 +161,7 @@ class GatewayService:
 
     def _on_session(self, event: str, session: Session) -> None:
         if self.legal is not None:
-            self.legal.session(event, session.mac, session.ip, session.started_s, session.ended_s)
+            self.legal.log_session(event, session)
 
     def _write_status(self, restored: int) -> None:
         status = {

@@ -27,10 +27,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from villenum.errors import GatewayError
 from villenum.hotspots._sqlite import WriterLock, connect_wal
+
+if TYPE_CHECKING:
+    from villenum.hotspots.sessions import Session
 
 RETENTION_DAYS = 365
 GENESIS = "0" * 64
@@ -184,6 +187,10 @@ class LegalLog:
     ) -> int:
         """Record a session start or end (``event`` is ``"start"`` or ``"end"``)."""
         return self.append(f"session_{event}", mac=mac, priv_ip=ip, start_s=start_s, end_s=end_s)
+
+    def log_session(self, event: str, session: Session) -> None:
+        """:meth:`session` for a store's :class:`Session`: the portal's ``on_session``."""
+        self.session(event, session.mac, session.ip, session.started_s, session.ended_s)
 
     def purge(self, retention_days: int = RETENTION_DAYS) -> int:
         """Delete records older than the retention period; return how many went.

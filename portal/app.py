@@ -133,7 +133,7 @@ def create_app(
             state_dir=Path(tempfile.mkdtemp(prefix="villenum-portal-")),
         )
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    store = store or SessionStore(settings.state_dir / "sessions.sqlite", clock=clock)
+    store = store or SessionStore(settings.sessions_db, clock=clock)
     app = Flask(__name__)
     app.session_interface = _NoCookieSession()
     app.config.update(
