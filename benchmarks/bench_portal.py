@@ -129,7 +129,9 @@ class CpuMeter:
 
     def __init__(self, lab: Lab) -> None:
         gateway = psutil.Process(lab.gateway.pid)
-        workers = [c for c in gateway.children() if "spawn_main" in " ".join(c.cmdline())]
+        workers = [
+            c for c in gateway.children() if "villenum.hotspots._gw_portal" in " ".join(c.cmdline())
+        ]
         self.groups = {
             "portal workers": workers,
             "gateway": [gateway] + [c for c in gateway.children() if c not in workers],

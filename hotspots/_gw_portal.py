@@ -9,20 +9,22 @@ own nftables handle (every change is one kernel transaction). The parent, ``vill
 run``, keeps the ruleset, dnsmasq, the conntrack watcher and housekeeping, and starts a new
 worker when one dies.
 
-Workers are spawned, not forked: the parent runs threads and holds open databases.
+Workers are fresh interpreters (:func:`villenum.hotspots._spawn.spawn_worker`); one stops on
+SIGTERM, or when its parent is gone (its end of the socket pair closes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import multiprocessing
 import os
 import signal
+import subprocess
 import threading
 from multiprocessing.connection import Connection
-from typing import Any
 
 from villenum.errors import GatewayError
+from villenum.hotspots._spawn import spawn_worker
 from villenum.hotspots.gateway_config import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -38,13 +40,16 @@ def worker_count(settings: GatewaySettings) -> int:
     return settings.portal_workers or len(os.sched_getaffinity(0))
 
 
-def _worker_main(settings: GatewaySettings, log_level: int, conn: Connection) -> None:
+def serve(fd: int) -> None:
+    """A portal worker's life on socket ``fd``: receive the settings, listen, say so, serve."""
     from villenum.hotspots.gateway import Gateway, NeighbourTable
     from villenum.hotspots.legal_log import LegalLog
     from villenum.hotspots.sessions import SessionStore
     from villenum.portal.app import create_app
     from villenum.portal.server import make_server
 
+    conn = Connection(fd)
+    settings, log_level = conn.recv()
     logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
     stop_requested = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -73,12 +78,20 @@ def _worker_main(settings: GatewaySettings, log_level: int, conn: Connection) ->
     conn.send(None)
     server = threading.Thread(target=run, name="portal", daemon=True)
     server.start()
+    threading.Thread(target=_until_parent_gone, args=(conn, stop_requested), daemon=True).start()
     stop_requested.wait()
     stop()
     server.join(timeout=5)
     store.close()
     if legal is not None:
         legal.close()
+
+
+def _until_parent_gone(conn: Connection, stop_requested: threading.Event) -> None:
+    # the parent never writes again: the read ends when its end closes (it stopped or died)
+    with contextlib.suppress(EOFError, OSError):
+        conn.recv()
+    stop_requested.set()
 
 
 class PortalWorkers:
@@ -95,8 +108,7 @@ class PortalWorkers:
     def __init__(self, settings: GatewaySettings, count: int) -> None:
         self.settings = settings
         self.count = count
-        self._context = multiprocessing.get_context("spawn")
-        self._processes: list[Any] = []
+        self._workers: list[tuple[subprocess.Popen[bytes], Connection]] = []
 
     def start(self) -> None:
         """Start the workers and wait until every one listens.
@@ -106,63 +118,54 @@ class PortalWorkers:
         GatewayError
             If a worker cannot start (the port is taken, a TLS file is unreadable...).
         """
-        pending = [self._spawn() for _ in range(self.count)]
-        self._processes = [process for process, _ in pending]
+        self._workers = [self._spawn() for _ in range(self.count)]
         try:
-            for process, conn in pending:
-                self._wait_ready(process, conn)
+            for worker in self._workers:
+                _wait_ready(*worker)
         except GatewayError:
             self.stop()
             raise
 
     def restart_dead(self) -> int:
         """Replace workers that exited; return how many were replaced."""
-        dead = [p for p in self._processes if not p.is_alive()]
-        for process in dead:
+        dead = [w for w in self._workers if w[0].poll() is not None]
+        for process, conn in dead:
             log.error("portal worker %d exited with %s: starting another", process.pid,
-                      process.exitcode)  # fmt: skip
-            self._processes.remove(process)
-            process, conn = self._spawn()
-            self._processes.append(process)
-            self._wait_ready(process, conn)
+                      process.returncode)  # fmt: skip
+            conn.close()
+            self._workers.remove((process, conn))
+            worker = self._spawn()
+            self._workers.append(worker)
+            _wait_ready(*worker)
         return len(dead)
 
     def stop(self) -> None:
         """Stop every worker (SIGTERM, then SIGKILL after 5 s)."""
-        for process in self._processes:
-            if process.is_alive():
+        for process, _ in self._workers:
+            if process.poll() is None:
                 process.terminate()
-        for process in self._processes:
-            process.join(5)
-            if process.is_alive():
+        for process, conn in self._workers:
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
                 process.kill()
-                process.join()
-        self._processes = []
-
-    def _spawn(self) -> tuple[Any, Connection]:
-        parent, child = self._context.Pipe(duplex=False)
-        process = self._context.Process(
-            target=_worker_main,
-            args=(self.settings, logging.getLogger().getEffectiveLevel(), child),
-            name="villenum-portal",
-            daemon=True,
-        )
-        process.start()
-        child.close()
-        return process, parent
-
-    @staticmethod
-    def _wait_ready(process: Any, conn: Connection) -> None:
-        try:
-            if not conn.poll(_START_TIMEOUT_S):
-                raise GatewayError(f"the portal worker did not start in {_START_TIMEOUT_S:.0f} s")
-            error = conn.recv()
-        except EOFError:
-            process.join(1)
-            raise GatewayError(
-                f"the portal worker exited while starting (status {process.exitcode})"
-            ) from None
-        finally:
+                process.wait()
             conn.close()
-        if error is not None:
-            raise GatewayError(error)
+        self._workers = []
+
+    def _spawn(self) -> tuple[subprocess.Popen[bytes], Connection]:
+        level = logging.getLogger().getEffectiveLevel()
+        return spawn_worker("villenum.hotspots._gw_portal:serve", (self.settings, level))
+
+
+def _wait_ready(process: subprocess.Popen[bytes], conn: Connection) -> None:
+    try:
+        if not conn.poll(_START_TIMEOUT_S):
+            raise GatewayError(f"the portal worker did not start in {_START_TIMEOUT_S:.0f} s")
+        error = conn.recv()
+    except EOFError:
+        raise GatewayError(
+            f"the portal worker exited while starting (status {process.wait()})"
+        ) from None
+    if error is not None:
+        raise GatewayError(error)

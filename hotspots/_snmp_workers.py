@@ -8,11 +8,7 @@ cycle to the next. Workers are stopped by :meth:`WorkerPool.close`, or exit when
 end of their socket closes (the parent died); they ignore SIGINT and SIGTERM, which reach the
 whole process group, so that the parent can finish its cycle first.
 
-A worker is a fresh interpreter (``python -c``) talking pickles over a socket pair, not a
-``multiprocessing`` process: forking is unsafe (the parent runs threads and an event loop);
-``spawn`` re-runs the parent's main script in every worker (a script without a
-``__main__`` guard would start itself again) and adds a resource-tracker process, 13 MB of
-RSS that the poller does not need.
+A worker is a fresh interpreter (:func:`villenum.hotspots._spawn.spawn_worker`).
 """
 
 from __future__ import annotations
@@ -20,14 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import socket
 import subprocess
-import sys
 import zlib
 from collections.abc import Sequence
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
+
+from villenum.hotspots._spawn import spawn_worker
 
 if TYPE_CHECKING:
     from villenum.hotspots.inventory import Hotspot
@@ -65,9 +61,6 @@ def serve(fd: int) -> None:
     conn.close()
 
 
-_SERVE = "from villenum.hotspots._snmp_workers import serve"
-
-
 class WorkerPool:
     """``processes`` polling workers; :meth:`poll` shards hotspots over them."""
 
@@ -75,18 +68,10 @@ class WorkerPool:
         per_worker = replace(
             options, processes=1, probe=False, concurrency=max(1, options.concurrency // processes)
         )
-        self._workers: list[tuple[subprocess.Popen[bytes], Connection]] = []
-        for _ in range(processes):
-            mine, theirs = socket.socketpair()
-            with theirs:
-                fd = theirs.fileno()
-                process = subprocess.Popen(
-                    [sys.executable, "-c", f"{_SERVE}; serve({fd})"], pass_fds=[fd],
-                    stdin=subprocess.DEVNULL,
-                )  # fmt: skip
-            conn = Connection(mine.detach())
-            conn.send(per_worker)
-            self._workers.append((process, conn))
+        self._workers: list[tuple[subprocess.Popen[bytes], Connection]] = [
+            spawn_worker("villenum.hotspots._snmp_workers:serve", per_worker)
+            for _ in range(processes)
+        ]
         self._uplinks: dict[str, str] = {}
 
     def remember_uplink(self, hotspot_id: str, name: str) -> None:

@@ -9,12 +9,24 @@ import threading
 from pathlib import Path
 
 
-def connect_wal(path: str | Path, schema: str) -> sqlite3.Connection:
-    """Open (creating if needed) a WAL-mode database shared by the gateway's threads.
+def connect_wal(
+    path: str | Path, schema: str, thread_lock: threading.Lock
+) -> tuple[sqlite3.Connection, WriterLock]:
+    """Open (creating if needed) a WAL-mode database shared by the gateway's threads and
+    processes, with the :class:`WriterLock` its writers take.
 
     WAL + ``synchronous=NORMAL``: a crash of the process loses nothing; a power cut may lose the
     last moments, as it loses the kernel's connection tracking itself. Autocommit mode
     (``isolation_level=None``) leaves transactions to explicit ``BEGIN``/``COMMIT``.
+
+    Parameters
+    ----------
+    path
+        The database file, or ``":memory:"``.
+    schema
+        SQL run at every open (``CREATE ... IF NOT EXISTS``).
+    thread_lock
+        The lock that serialises this process's use of the connection.
 
     Raises
     ------
@@ -23,12 +35,16 @@ def connect_wal(path: str | Path, schema: str) -> sqlite3.Connection:
     """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+    writing = WriterLock(path, thread_lock)
     db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA busy_timeout=5000")
-    db.executescript(schema)
-    return db
+    # portal workers open the same new file together: switching it to WAL and creating the
+    # tables is writing, and SQLite may refuse a second process at once instead of waiting
+    with writing:
+        db.execute("PRAGMA busy_timeout=5000")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(schema)
+    return db, writing
 
 
 class WriterLock:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from villenum.errors import GatewayError
-from villenum.hotspots._sqlite import WriterLock, connect_wal
+from villenum.hotspots._sqlite import connect_wal
 
 if TYPE_CHECKING:
     from villenum.hotspots.sessions import Session
@@ -118,8 +118,7 @@ class LegalLog:
         self._pending_lock = threading.Lock()
         self._pending: list[_Pending] = []
         try:
-            self._db = connect_wal(path, _SCHEMA)
-            self._writing = WriterLock(path, self._lock)
+            self._db, self._writing = connect_wal(path, _SCHEMA, self._lock)
         except (sqlite3.Error, OSError) as exc:
             raise GatewayError(f"cannot open the legal log {path}: {exc}") from None
 

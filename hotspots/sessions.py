@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from villenum.errors import GatewayError
-from villenum.hotspots._sqlite import WriterLock, connect_wal
+from villenum.hotspots._sqlite import connect_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -76,8 +76,7 @@ class SessionStore:
         self.clock = clock
         self._lock = threading.Lock()
         try:
-            self._db = connect_wal(path, _SCHEMA)
-            self._writing = WriterLock(path, self._lock)
+            self._db, self._writing = connect_wal(path, _SCHEMA, self._lock)
         except (sqlite3.Error, OSError) as exc:
             raise GatewayError(f"cannot open the session store {path}: {exc}") from None
 

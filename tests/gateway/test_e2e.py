@@ -187,7 +187,7 @@ def test_a_dead_portal_worker_is_replaced(lab):
         found = []
         for child in psutil.Process(lab.gateway.pid).children():
             try:
-                if "spawn_main" in " ".join(child.cmdline()):
+                if "villenum.hotspots._gw_portal" in " ".join(child.cmdline()):
                     found.append(child)
             except psutil.Error:  # the killed one, until the gateway reaps it
                 pass
