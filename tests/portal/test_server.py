@@ -44,6 +44,22 @@ def self_signed(tmp_path):
     return str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
 
 
+def loopback_settings(state_dir, port, gateway=None, **tables):
+    """Settings through the TOML loader: the portal alone on 127.0.0.1:``port``."""
+    doc = {
+        "gateway": {
+            "lan_interface": "lo",
+            "wan_interface": "lo",
+            "portal_address": "127.0.0.1",
+            "portal_port": port,
+            "state_dir": str(state_dir),
+            **(gateway or {}),
+        },
+        **tables,
+    }
+    return settings_from_dict(doc)
+
+
 def serve(settings, port):
     run, stop = make_server(create_app(settings), "127.0.0.1", port, settings, threads=4)
     thread = threading.Thread(target=run, daemon=True)
@@ -59,21 +75,11 @@ def get(conn, path, host):
 
 def test_https_wifi4eu_portal(tmp_path, unused_port):
     cert, key = self_signed(tmp_path)
-    settings = settings_from_dict(
-        {
-            "gateway": {
-                "lan_interface": "lo",
-                "wan_interface": "lo",
-                "portal_address": "127.0.0.1",
-                "portal_port": unused_port,
-                "portal_hostname": "wifi.test.example",
-                "https": True,
-                "tls_cert": cert,
-                "tls_key": key,
-                "state_dir": str(tmp_path / "state"),
-            },
-            "wifi4eu": {"enabled": True, "network_identifier": "abc-123"},
-        }
+    settings = loopback_settings(
+        tmp_path / "state",
+        unused_port,
+        {"portal_hostname": "wifi.test.example", "https": True, "tls_cert": cert, "tls_key": key},
+        wifi4eu={"enabled": True, "network_identifier": "abc-123"},
     )
     stop = serve(settings, unused_port)
     try:
@@ -92,17 +98,7 @@ def test_https_wifi4eu_portal(tmp_path, unused_port):
 
 
 def test_plain_http_rejects_oversized_headers(tmp_path, unused_port):
-    settings = settings_from_dict(
-        {
-            "gateway": {
-                "lan_interface": "lo",
-                "wan_interface": "lo",
-                "portal_address": "127.0.0.1",
-                "portal_port": unused_port,
-                "state_dir": str(tmp_path),
-            }
-        }
-    )
+    settings = loopback_settings(tmp_path, unused_port)
     stop = serve(settings, unused_port)
     try:
         conn = http.client.HTTPConnection("127.0.0.1", unused_port, timeout=5)
@@ -117,17 +113,7 @@ def test_plain_http_rejects_oversized_headers(tmp_path, unused_port):
 
 
 def test_busy_port_is_a_gateway_error(tmp_path, unused_port):
-    settings = settings_from_dict(
-        {
-            "gateway": {
-                "lan_interface": "lo",
-                "wan_interface": "lo",
-                "portal_address": "127.0.0.1",
-                "portal_port": unused_port,
-                "state_dir": str(tmp_path),
-            }
-        }
-    )
+    settings = loopback_settings(tmp_path, unused_port)
     stop = serve(settings, unused_port)
     try:
         with pytest.raises(GatewayError, match="cannot listen"):
